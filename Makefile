@@ -1,0 +1,44 @@
+# One-command entry points. `make run` and `make test` set up .venv themselves.
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+RAG := $(VENV)/bin/rag
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: run test lint stress bench setup clean
+
+$(STAMP):
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first and pinned: it resolves to the CPU wheel on the machine.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[test,bench]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+setup: $(STAMP)
+
+run: $(STAMP)
+	$(RAG) index seeds
+	$(RAG) ask "Which company did Luo Fuli join?"
+
+test: $(STAMP)
+	$(PY) -m ruff check assistant index ui tests
+	$(PY) -m pytest -m "not stress"
+
+stress: $(STAMP)
+	$(PY) -m pytest -m stress
+
+bench: $(STAMP)
+	$(PY) tests/bench/run.py
+
+lint: $(STAMP)
+	$(PY) -m ruff check assistant index ui tests
+	$(PY) -m ruff format --check assistant index ui tests
+
+clean:
+	rm -rf .rag

@@ -1,0 +1,24 @@
+"""A local, private question-answering assistant over your own documents.
+
+Public API: ``Assistant``, ``Answer``, ``Citation``, ``load_settings``.
+"""
+
+import index  # noqa: F401 - switches off library phone-home before anything else loads
+from assistant.assistant import Assistant, IndexStatus, QueryError
+from assistant.settings import Settings, SettingsError, load_settings
+from assistant.types import Answer, Citation, ReasoningDelta, RetrievedChunk, TextDelta, Turn
+
+__all__ = [
+    "Answer",
+    "Assistant",
+    "Citation",
+    "IndexStatus",
+    "QueryError",
+    "ReasoningDelta",
+    "RetrievedChunk",
+    "Settings",
+    "SettingsError",
+    "TextDelta",
+    "Turn",
+    "load_settings",
+]

@@ -1,0 +1,1 @@
+"""Answer generators behind one protocol (``base.Generator``), one module per backend."""

@@ -1,0 +1,263 @@
+"""Typed settings: configs/default.yaml, deep-merged YAML files, RAG_* env overrides, CLI overrides.
+
+Precedence, lowest first: the shipped defaults, each YAML file given (``--config`` or
+``RAG_CONFIG``, comma-separated), environment variables, explicit overrides passed by the
+caller (CLI flags). Unknown keys and wrong types are a ``SettingsError`` whose one-line message
+names the key and the file it came from.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from index.errors import RagError
+
+DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
+ENV_PREFIX = "RAG_"
+# Shortcuts for the settings users change most, as the README documents them.
+ENV_SHORTCUTS = {"RAG_DOCS_DIR": ("docs_dir",), "RAG_INDEX_DIR": ("index_dir",)}
+
+
+class SettingsError(RagError):
+    """A setting is unknown, has the wrong type, or its file cannot be read."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class IndexingSettings(_Section):
+    max_file_mb: float = Field(50, gt=0)
+    chunk_size: int = Field(200, ge=32)
+    chunk_overlap: int = Field(30, ge=0)
+    batch_size: int = Field(64, ge=1)
+
+
+class EmbedderSettings(_Section):
+    model: str = "bundled"
+    backend: Literal["torch", "onnx-int8"] = "torch"
+    batch_size: int = Field(64, ge=1)
+
+
+class ChromaSettings(_Section):
+    mode: Literal["embedded", "http"] = "embedded"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    ssl: bool = False
+    auth_token: str = ""
+    collection: str = Field("documents", min_length=3, max_length=63)
+
+
+class RetrievalSettings(_Section):
+    mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
+    top_k: int = Field(5, ge=1, le=50)
+    candidates: int = Field(20, ge=1, le=500)
+    rrf_k: int = Field(60, ge=1)
+
+
+class GeneratorSettings(_Section):
+    name: Literal["auto", "ollama", "extractive"] = "auto"
+    abstain_threshold: float = Field(0.45, ge=0, le=1)
+    max_sentences: int = Field(3, ge=1, le=10)
+
+
+class OllamaSettings(_Section):
+    host: str = "http://127.0.0.1:11434"
+    model: str = "deepseek-r1:1.5b"
+    connect_timeout_s: float = Field(5, gt=0)
+    read_timeout_s: float = Field(300, gt=0)
+    num_ctx: int = Field(8192, ge=512)
+    think: bool = True
+    temperature: float = Field(0.1, ge=0)
+
+
+class QuerySettings(_Section):
+    max_chars: int = Field(4000, ge=10)
+
+
+class UiSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(7860, ge=0, le=65535)
+    username: str = ""
+    password: str = ""
+    max_upload_mb: float = Field(20, gt=0)
+
+
+class Settings(_Section):
+    """Every setting of the assistant; see configs/default.yaml for what each one means."""
+
+    docs_dir: Path = Path("seeds")
+    index_dir: Path = Path(".rag/index")
+    indexing: IndexingSettings = IndexingSettings()
+    embedder: EmbedderSettings = EmbedderSettings()
+    chroma: ChromaSettings = ChromaSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
+    generator: GeneratorSettings = GeneratorSettings()
+    ollama: OllamaSettings = OllamaSettings()
+    query: QuerySettings = QuerySettings()
+    ui: UiSettings = UiSettings()
+    # Where each top-level key's value came from, for error messages; not a setting.
+    sources: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
+
+    def replace(self, **overrides: Any) -> Settings:
+        """A copy with dotted-key overrides applied, e.g. ``replace(**{"retrieval.top_k": 3})``."""
+        data = self.model_dump(mode="python")
+        for key, value in overrides.items():
+            _set_path(data, tuple(key.split(".")), value, "override")
+        return _validate(data, {**self.sources, **{k: "override" for k in overrides}})
+
+
+def load_settings(
+    config: str | Path | list[str | Path] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Load settings: defaults, then YAML file(s), then ``RAG_*`` variables, then ``overrides``.
+
+    ``config`` defaults to ``RAG_CONFIG`` (comma-separated paths). ``overrides`` maps dotted
+    keys (``"chroma.port"``) to values and is what CLI flags use; ``None`` values are ignored.
+    """
+    env = os.environ if environ is None else environ
+    data = _read_yaml(DEFAULT_CONFIG)
+    origin: dict[str, str] = {}
+    _record(origin, data, str(DEFAULT_CONFIG))
+
+    paths = _config_paths(config if config is not None else env.get("RAG_CONFIG"))
+    for path in paths:
+        layer = _read_yaml(path)
+        _record(origin, layer, str(path))
+        _deep_merge(data, layer)
+
+    for key_path, value in _env_overrides(env):
+        _set_path(data, key_path, value, "environment")
+        origin[".".join(key_path)] = "environment variable " + _env_name(key_path)
+
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            _set_path(data, tuple(key.split(".")), value, "command line")
+            origin[key] = "command line"
+    return _validate(data, origin)
+
+
+def _config_paths(value: str | Path | list[str | Path] | None) -> list[Path]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, list | tuple):
+        return [Path(v) for v in value]
+    return [Path(part.strip()) for part in str(value).split(",") if part.strip()]
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SettingsError(
+            f"config file {path} does not exist; check --config / RAG_CONFIG"
+        ) from None
+    except OSError as exc:
+        raise SettingsError(f"config file {path} cannot be read: {exc.strerror}") from None
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise SettingsError(
+            f"config file {path}{where} is not valid YAML; fix its syntax"
+        ) from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise SettingsError(f"config file {path} must hold a mapping of settings, not a list/value")
+    return loaded
+
+
+def _record(
+    origin: dict[str, str], layer: Mapping[str, Any], source: str, prefix: str = ""
+) -> None:
+    for key, value in layer.items():
+        dotted = f"{prefix}{key}"
+        origin[dotted] = source
+        if isinstance(value, Mapping):
+            _record(origin, value, source, dotted + ".")
+
+
+def _deep_merge(base: dict[str, Any], layer: Mapping[str, Any]) -> None:
+    for key, value in layer.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _deep_merge(base[key], value)
+        else:
+            base[key] = copy.deepcopy(value)
+
+
+def _env_overrides(env: Mapping[str, str]) -> list[tuple[tuple[str, ...], str]]:
+    found: list[tuple[tuple[str, ...], str]] = []
+    if env.get("OLLAMA_HOST") and not env.get("RAG_OLLAMA__HOST"):
+        found.append((("ollama", "host"), _ollama_host_url(env["OLLAMA_HOST"])))
+    for name, value in env.items():
+        if name in ENV_SHORTCUTS:
+            found.append((ENV_SHORTCUTS[name], value))
+        elif name.startswith(ENV_PREFIX) and "__" in name:
+            found.append((tuple(name[len(ENV_PREFIX) :].lower().split("__")), value))
+    return found
+
+
+def _ollama_host_url(value: str) -> str:
+    """Accept OLLAMA_HOST as Ollama does: ``host``, ``host:port`` or a full URL."""
+    value = value.strip()
+    if "://" not in value:
+        value = "http://" + value
+    scheme, rest = value.split("://", 1)
+    if ":" not in rest.split("/", 1)[0].rsplit("]", 1)[-1]:
+        rest = rest.split("/", 1)[0] + ":11434"
+    return f"{scheme}://{rest}"
+
+
+def _env_name(key_path: tuple[str, ...]) -> str:
+    for name, path in ENV_SHORTCUTS.items():
+        if path == key_path:
+            return name
+    return ENV_PREFIX + "__".join(part.upper() for part in key_path)
+
+
+def _set_path(data: dict[str, Any], key_path: tuple[str, ...], value: Any, where: str) -> None:
+    node = data
+    for part in key_path[:-1]:
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise SettingsError(
+                f"setting '{'.'.join(key_path)}' from {where}: '{part}' is not a section"
+            )
+        node = child
+    node[key_path[-1]] = value
+
+
+def _validate(data: dict[str, Any], origin: dict[str, str]) -> Settings:
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        key = ".".join(str(part) for part in error["loc"])
+        source = _origin_of(key, origin)
+        if error["type"] == "extra_forbidden":
+            problem = "is not a known setting (see configs/default.yaml for the list)"
+        else:
+            given = error.get("input")
+            problem = f"{error['msg'].lower()} (got {given!r})"
+        raise SettingsError(f"setting '{key}' in {source}: {problem}") from None
+    return settings.model_copy(update={"sources": origin})
+
+
+def _origin_of(key: str, origin: Mapping[str, str]) -> str:
+    parts = key.split(".")
+    for end in range(len(parts), 0, -1):
+        candidate = ".".join(parts[:end])
+        if candidate in origin:
+            return origin[candidate]
+    return "the settings"

@@ -1,0 +1,227 @@
+"""The BM25 (lexical) index, derived from the Chroma collection and persisted beside it.
+
+It is never edited by hand: it is rebuilt from the collection's contents whenever the
+collection's ``generation`` differs from the one it was built at, so several processes that
+share a Chroma server stay consistent with it. Building uses ``bm25s``; tokens are lower-cased
+stemmed English words plus character bigrams for CJK text, so Chinese passages are searchable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import shutil
+import threading
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from index.documents import embedding_text
+from index.store import ChromaStore
+
+log = logging.getLogger(__name__)
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG otherwise
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+")
+STOPWORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "did",
+        "do",
+        "does",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "that",
+        "the",
+        "their",
+        "there",
+        "these",
+        "they",
+        "this",
+        "to",
+        "was",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+    ]
+)
+
+
+@cache
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(text: str) -> list[str]:
+    """BM25 tokens: stemmed lower-case words without stopwords, CJK runs as bigrams."""
+    tokens: list[str] = []
+    words: list[str] = []
+    for match in _WORD.finditer(text.lower()):
+        word = match.group()
+        cjk = _CJK.findall(word)
+        if cjk:
+            for run in cjk:
+                tokens.extend(run[i : i + 2] for i in range(max(len(run) - 1, 1)))
+            word = _CJK.sub(" ", word)
+            words.extend(w for w in word.split() if w not in STOPWORDS)
+        elif word not in STOPWORDS:
+            words.append(word)
+    tokens.extend(_stemmer().stemWords(words))
+    return tokens
+
+
+@dataclass(frozen=True)
+class LexicalHit:
+    """A chunk id with its BM25 score."""
+
+    id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    generation: int
+    ids: list[str]
+    retriever: object | None
+    frequencies: dict[str, float]  # token -> share of chunks containing it
+
+    @classmethod
+    def of(cls, generation: int, ids: list[str], retriever) -> _Snapshot:
+        frequencies: dict[str, float] = {}
+        if retriever is not None and ids:
+            counts = np.diff(retriever.scores["indptr"])
+            frequencies = {
+                token: float(counts[col]) / len(ids)
+                for token, col in retriever.vocab_dict.items()
+                if col < len(counts)
+            }
+        return cls(generation, ids, retriever, frequencies)
+
+
+class LexicalIndex:
+    """BM25 over every chunk in a store; refreshes itself when the store's generation moves."""
+
+    def __init__(self, store: ChromaStore, folder: Path):
+        self.store = store
+        self.folder = folder
+        self._lock = threading.Lock()
+        # One tuple swapped whole, so a concurrent search never pairs new scores with old ids.
+        self._snapshot: _Snapshot | None = None
+
+    def rebuild(self, generation: int) -> None:
+        """Rebuild from the store's chunks and persist, atomically replacing the old files."""
+        import bm25s
+
+        ids: list[str] = []
+        corpus: list[list[str]] = []
+        for chunk in self.store.iter_chunks():
+            ids.append(chunk.id)
+            corpus.append(tokenize(embedding_text(chunk.metadata.get("title"), chunk.text)))
+        retriever = None
+        if ids:
+            retriever = bm25s.BM25()
+            retriever.index(corpus, show_progress=False)
+        self._save(retriever, ids, generation)
+        self._snapshot = _Snapshot.of(generation, ids, retriever)
+
+    def _save(self, retriever, ids: list[str], generation: int) -> None:
+        tmp = self.folder.with_name(self.folder.name + f".tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        if retriever is not None:
+            retriever.save(str(tmp), show_progress=False)
+        (tmp / "ids.json").write_text(json.dumps({"generation": generation, "ids": ids}))
+        old = self.folder.with_name(self.folder.name + f".old-{os.getpid()}")
+        if self.folder.exists():
+            os.replace(self.folder, old)
+        os.replace(tmp, self.folder)
+        shutil.rmtree(old, ignore_errors=True)
+
+    def _load(self) -> _Snapshot | None:
+        import bm25s
+
+        try:
+            meta = json.loads((self.folder / "ids.json").read_text())
+            ids = list(meta["ids"])
+            retriever = bm25s.BM25.load(str(self.folder), show_progress=False) if ids else None
+            return _Snapshot.of(int(meta["generation"]), ids, retriever)
+        except (OSError, ValueError, KeyError) as exc:
+            log.info("lexical index in %s not loadable (%s); rebuilding", self.folder, exc)
+            return None
+
+    def refresh(self) -> None:
+        """Make sure the in-memory index matches the store's current generation."""
+        generation = self.store.generation()
+        if self._snapshot and self._snapshot.generation == generation:
+            return
+        with self._lock:
+            if self._snapshot and self._snapshot.generation == generation:
+                return
+            loaded = self._load()
+            if loaded and loaded.generation == generation:
+                self._snapshot = loaded
+            else:
+                self.rebuild(generation)
+
+    def search(self, query: str, n: int) -> list[LexicalHit]:
+        """The ``n`` best chunks for ``query`` by BM25, best first; zero-score hits left out."""
+        self.refresh()
+        snapshot = self._snapshot
+        ids, retriever = snapshot.ids, snapshot.retriever
+        if retriever is None or n <= 0:
+            return []
+        vocab = retriever.vocab_dict
+        tokens = [t for t in tokenize(query) if t in vocab]
+        if not tokens:
+            return []
+        docs, scores = retriever.retrieve(
+            [tokens], k=min(n, len(ids)), show_progress=False, n_threads=1
+        )
+        return [
+            LexicalHit(ids[int(d)], float(s))
+            for d, s in zip(docs[0], scores[0], strict=True)
+            if s > 0
+        ]
+
+    def document_frequency(self, token: str) -> float:
+        """Share of chunks (0..1) that contain the BM25 ``token``; 0 for unknown tokens."""
+        if self._snapshot is None:
+            self.refresh()
+        return self._snapshot.frequencies.get(token, 0.0)

@@ -1,0 +1,66 @@
+"""The manifest: which file versions the index holds, written atomically.
+
+An entry is written only after its chunks are in the store. ``dirty`` is set before a run
+changes the store and cleared when it completes, so a run after a crash knows to reconcile
+the store with the manifest before trusting either.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+VERSION = 1
+
+
+@dataclass
+class FileEntry:
+    """One indexed file: its content hash, display name and number of chunks."""
+
+    content_hash: str
+    source: str
+    chunks: int
+
+
+@dataclass
+class Manifest:
+    """All indexed files by key (resolved path), plus the embedder and the dirty flag."""
+
+    path: Path
+    embedder: str = ""
+    dirty: bool = False
+    files: dict[str, FileEntry] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest:
+        """Read the manifest; a missing or unreadable one is empty and marked dirty if unreadable.
+
+        An unreadable manifest cannot be trusted, so the store is reconciled against an empty
+        one: everything is re-indexed, nothing is duplicated.
+        """
+        if not path.exists():
+            return cls(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            files = {k: FileEntry(**v) for k, v in data["files"].items()}
+            return cls(path, data.get("embedder", ""), bool(data.get("dirty")), files)
+        except (OSError, ValueError, KeyError, TypeError):
+            return cls(path, dirty=True)
+
+    def save(self) -> None:
+        """Write atomically: a crash leaves either the old or the new file, never half of one."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        data = {
+            "version": VERSION,
+            "embedder": self.embedder,
+            "dirty": self.dirty,
+            "files": {k: asdict(v) for k, v in sorted(self.files.items())},
+        }
+        tmp = self.path.with_suffix(f".tmp-{os.getpid()}")
+        with open(tmp, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, ensure_ascii=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.path)

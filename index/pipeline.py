@@ -1,0 +1,344 @@
+"""Incremental, crash-safe indexing: files -> cleaned documents -> chunks -> Chroma + BM25.
+
+The manifest of content hashes decides the work: unchanged files are skipped without loading
+the embedder, changed files have their chunks replaced, deleted files have theirs removed.
+Each document's chunks go into the store in one upsert with ids derived from content and
+position, so a re-run after ``kill -9`` never duplicates anything; the manifest's ``dirty`` flag
+makes that re-run reconcile the store with the manifest first.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from index.chunking import Chunker
+from index.cleaning import clean_text
+from index.documents import Chunk, Document
+from index.embedding import SentenceTransformerEmbedder
+from index.errors import RagError
+from index.lexical import LexicalIndex
+from index.loaders import SkipFile, loader_for
+from index.manifest import FileEntry, Manifest
+from index.store import ChromaStore
+
+log = logging.getLogger(__name__)
+# Chunks embedded together; several small files share one batch.
+EMBED_GROUP = 256
+MANIFEST_SAVE_SECONDS = 2.0
+
+
+class PathNotFound(RagError):
+    """A path given to the indexer does not exist."""
+
+    exit_code = 2
+
+
+@dataclass
+class IndexReport:
+    """What one indexing run did."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    unsupported: list[str] = field(default_factory=list)
+    chunks_written: int = 0
+    chunks_total: int = 0
+    characters: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One line: files added/changed/removed/skipped, chunks and seconds."""
+        return (
+            f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed, "
+            f"{self.unchanged} unchanged, {len(self.skipped)} skipped, "
+            f"{len(self.unsupported)} unsupported; {self.chunks_written} chunks written, "
+            f"{self.chunks_total} in the index; {self.seconds:.2f} s"
+        )
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    path: Path
+    key: str
+    source: str
+
+
+class Indexer:
+    """Brings the index in line with a set of files and folders."""
+
+    def __init__(
+        self,
+        store: ChromaStore,
+        embedder: SentenceTransformerEmbedder,
+        chunker: Chunker,
+        lexical: LexicalIndex,
+        state_dir: Path,
+        max_file_bytes: int,
+        on_message: Callable[[str], None] = log.info,
+        progress: bool | None = None,
+    ):
+        """``on_message`` receives one line per skipped file; ``progress`` None = if a tty."""
+        self.store = store
+        self.embedder = embedder
+        self.chunker = chunker
+        self.lexical = lexical
+        self.state_dir = state_dir
+        self.max_file_bytes = max_file_bytes
+        self.on_message = on_message
+        self.progress = sys.stderr.isatty() if progress is None else progress
+
+    def run(self, paths: Iterable[Path], rebuild: bool = False) -> IndexReport:
+        """Index ``paths`` (files or folders, recursively); returns what was done."""
+        started = time.perf_counter()
+        roots = [Path(p) for p in paths]
+        for root in roots:
+            if not root.exists():
+                raise PathNotFound(f"{root} does not exist; give a file or folder to index")
+        report = IndexReport()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with _exclusive_lock(self.state_dir / "indexer.lock"):
+            manifest = self._open(rebuild)
+            candidates = self._discover(roots, report)
+            self._apply(manifest, candidates, roots, report)
+            report.chunks_total = sum(e.chunks for e in manifest.files.values())
+        report.seconds = time.perf_counter() - started
+        return report
+
+    # -- setup ------------------------------------------------------------------------------
+
+    def _open(self, rebuild: bool) -> Manifest:
+        manifest_path = self.state_dir / "manifest.json"
+        if rebuild:
+            self.store.drop()
+            manifest_path.unlink(missing_ok=True)
+        self.store.open(self.embedder.name, self.embedder.dimension, create=True)
+        manifest = Manifest.load(manifest_path)
+        manifest.embedder = self.embedder.name
+        if manifest.dirty:
+            self._reconcile(manifest)
+        return manifest
+
+    def _reconcile(self, manifest: Manifest) -> None:
+        """Delete chunks the manifest does not vouch for (left by an interrupted run)."""
+        stale: list[str] = []
+        counts: dict[str, int] = {}
+        for chunk in self.store.iter_chunks(include_text=False):
+            key = chunk.metadata.get("key")
+            entry = manifest.files.get(key)
+            if entry is None or entry.content_hash != chunk.metadata.get("content_hash"):
+                stale.append(chunk.id)
+            else:
+                counts[key] = counts.get(key, 0) + 1
+        if stale:
+            log.info("removing %d chunks left by an interrupted run", len(stale))
+            self.store.delete(stale)
+        # An entry whose chunks are incomplete is forgotten, so its file is indexed again.
+        for key, entry in list(manifest.files.items()):
+            if counts.get(key, 0) != entry.chunks:
+                del manifest.files[key]
+
+    def _discover(self, roots: list[Path], report: IndexReport) -> dict[str, _Candidate]:
+        found: dict[str, _Candidate] = {}
+        for root in roots:
+            base = root.resolve()
+            files = [root] if root.is_file() else sorted(_walk(root))
+            for path in files:
+                source = path.name if root.is_file() else path.relative_to(root).as_posix()
+                reason = self._unusable(path, base, root.is_file())
+                if reason == "unsupported":
+                    report.unsupported.append(source)
+                    continue
+                if reason:
+                    self._skip(report, source, reason)
+                    continue
+                key = str(path.resolve())
+                found.setdefault(key, _Candidate(path, key, source))
+        return found
+
+    def _unusable(self, path: Path, base: Path, single_file: bool) -> str | None:
+        if loader_for(path) is None:
+            return "unsupported"
+        if path.is_symlink():
+            target = path.resolve()
+            if not target.exists():
+                return "broken symlink"
+            if not single_file and not target.is_relative_to(base):
+                return f"symlink leading outside the folder (to {target})"
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            return f"cannot read it ({exc.strerror})"
+        if size == 0:
+            return "empty file"
+        if size > self.max_file_bytes:
+            limit = self.max_file_bytes / 1e6
+            return f"{size / 1e6:.1f} MB is over the {limit:g} MB limit (indexing.max_file_mb)"
+        if not os.access(path, os.R_OK):
+            return "cannot read it (permission denied)"
+        return None
+
+    def _skip(self, report: IndexReport, source: str, reason: str) -> None:
+        report.skipped.append((source, reason))
+        self.on_message(f"skipped {source}: {reason}")
+
+    # -- the work ---------------------------------------------------------------------------
+
+    def _apply(
+        self,
+        manifest: Manifest,
+        candidates: dict[str, _Candidate],
+        roots: list[Path],
+        report: IndexReport,
+    ) -> None:
+        todo: list[tuple[_Candidate, bytes, str]] = []
+        for candidate in candidates.values():
+            try:
+                data = candidate.path.read_bytes()
+            except OSError as exc:
+                self._skip(report, candidate.source, f"cannot read it ({exc.strerror})")
+                continue
+            digest = hashlib.sha256(data).hexdigest()
+            entry = manifest.files.get(candidate.key)
+            if entry and entry.content_hash == digest:
+                report.unchanged += 1
+            else:
+                todo.append((candidate, data, digest))
+        gone = [k for k in manifest.files if k not in candidates and _under(k, roots)]
+        gone = [k for k in gone if not Path(k).exists()]
+        if not todo and not gone and not manifest.dirty:
+            return
+
+        manifest.dirty = True
+        manifest.save()
+        for key in gone:
+            self.store.delete(self.store.ids_for(key))
+            report.removed.append(manifest.files.pop(key).source)
+        self._index_files(manifest, todo, report)
+        self.lexical.rebuild(self.store.bump_generation())
+        manifest.dirty = False
+        manifest.save()
+
+    def _index_files(
+        self, manifest: Manifest, todo: list[tuple[_Candidate, bytes, str]], report: IndexReport
+    ) -> None:
+        bar = _progress_bar(len(todo), self.progress)
+        group: list[tuple[Document, list[Chunk]]] = []
+        last_save = time.monotonic()
+        for candidate, data, digest in todo:
+            document = self._document(candidate, data, digest, report)
+            if document is not None:
+                group.append((document, self.chunker.split(document)))
+            if sum(len(c) for _, c in group) >= EMBED_GROUP:
+                self._write(manifest, group, report)
+                group = []
+            if time.monotonic() - last_save > MANIFEST_SAVE_SECONDS:
+                manifest.save()
+                last_save = time.monotonic()
+            bar.update(1)
+        self._write(manifest, group, report)
+        bar.close()
+
+    def _document(
+        self, candidate: _Candidate, data: bytes, digest: str, report: IndexReport
+    ) -> Document | None:
+        loader = loader_for(candidate.path)
+        try:
+            loaded = loader(data, candidate.path)
+        except SkipFile as exc:
+            self._skip(report, candidate.source, str(exc))
+            return None
+        except Exception as exc:  # noqa: BLE001 - a loader bug must not stop the run
+            log.debug("loader failed on %s", candidate.path, exc_info=True)
+            self._skip(report, candidate.source, f"could not be read ({type(exc).__name__})")
+            return None
+        cleaned = clean_text(loaded.text)
+        if not cleaned.text.strip():
+            self._skip(report, candidate.source, "no text left after removing boilerplate")
+            return None
+        return Document(
+            key=candidate.key,
+            source=candidate.source,
+            text=cleaned.text,
+            content_hash=digest,
+            title=loaded.title or cleaned.title,
+            author=loaded.author or cleaned.author,
+            date=loaded.date or cleaned.date,
+            removed_lines=len(cleaned.removed),
+        )
+
+    def _write(
+        self, manifest: Manifest, group: list[tuple[Document, list[Chunk]]], report: IndexReport
+    ) -> None:
+        chunks = [chunk for _, doc_chunks in group for chunk in doc_chunks]
+        if not group:
+            return
+        vectors = self.embedder.embed([c.embedding_text for c in chunks])
+        offset = 0
+        for document, doc_chunks in group:
+            part = vectors[offset : offset + len(doc_chunks)]
+            offset += len(doc_chunks)
+            new_ids = [c.id for c in doc_chunks]
+            # New version first, then remove the old one: a reader never sees the file missing.
+            self.store.upsert(
+                new_ids, part, [c.text for c in doc_chunks], [c.metadata() for c in doc_chunks]
+            )
+            keep = set(new_ids)
+            self.store.delete([i for i in self.store.ids_for(document.key) if i not in keep])
+            previous = manifest.files.get(document.key)
+            manifest.files[document.key] = FileEntry(
+                document.content_hash, document.source, len(doc_chunks)
+            )
+            (report.changed if previous else report.added).append(document.source)
+            report.chunks_written += len(doc_chunks)
+            report.characters += len(document.text)
+
+
+def _walk(root: Path) -> Iterable[Path]:
+    """Files below ``root``, skipping hidden files and folders (.git, .rag, ...)."""
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for name in filenames:
+            if not name.startswith("."):
+                yield Path(dirpath) / name
+
+
+def _under(key: str, roots: list[Path]) -> bool:
+    path = Path(key)
+    return any(path == r.resolve() or path.is_relative_to(r.resolve()) for r in roots)
+
+
+def _progress_bar(total: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="file", desc="indexing", disable=not enabled or total == 0)
+
+
+class _exclusive_lock:
+    """An advisory lock so two indexers never write the same index at once."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self) -> None:
+        self.handle = open(self.path, "w")  # noqa: SIM115 - held for the with block
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.handle.close()
+            raise RagError(
+                f"another `rag index` is running on {self.path.parent}; wait for it to finish"
+            ) from None
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()

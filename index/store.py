@@ -1,0 +1,248 @@
+"""Chroma, embedded or over HTTP, behind one small class.
+
+The collection records which embedder filled it and a ``generation`` counter that every
+indexing run that changes something increments, so readers can tell cheaply when derived data
+(the lexical index) is stale.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.errors import RagError
+
+log = logging.getLogger(__name__)
+PAGE = 5000
+
+
+class StoreError(RagError):
+    """The vector store is unreachable, missing, or was built with another embedder."""
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as read back from the store."""
+
+    id: str
+    text: str
+    metadata: dict[str, Any]
+    distance: float | None = None
+
+
+class ChromaStore:
+    """One Chroma collection with cosine distance; create with ``embedded`` or ``http``."""
+
+    def __init__(self, client: Any, collection_name: str, where: str):
+        self._client = client
+        self.collection_name = collection_name
+        self.where = where  # shown in error messages: a folder or host:port
+        self._collection: Any = None
+
+    @classmethod
+    def embedded(cls, path: Path, collection: str) -> ChromaStore:
+        """A store in a local folder (created if missing)."""
+        import chromadb
+        from chromadb.config import Settings
+
+        path.mkdir(parents=True, exist_ok=True)
+        try:
+            client = chromadb.PersistentClient(
+                path=str(path), settings=Settings(anonymized_telemetry=False)
+            )
+        except Exception as exc:  # noqa: BLE001 - sqlite/rust errors surface as many types
+            raise StoreError(f"cannot open the Chroma index in {path}: {exc}") from exc
+        return cls(client, collection, str(path))
+
+    @classmethod
+    def http(
+        cls, host: str, port: int, collection: str, ssl: bool = False, token: str = ""
+    ) -> ChromaStore:
+        """A store on a Chroma server (``chroma run``)."""
+        import chromadb
+        from chromadb.config import Settings
+
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        try:
+            client = chromadb.HttpClient(
+                host=host,
+                port=port,
+                ssl=ssl,
+                headers=headers,
+                settings=Settings(anonymized_telemetry=False),
+            )
+        except Exception as exc:  # noqa: BLE001 - connection errors come in many types
+            raise unreachable(host, port, exc) from None
+        return cls(client, collection, f"{host}:{port}")
+
+    # -- collection lifecycle ---------------------------------------------------------------
+
+    def open(self, embedder: str, dimension: int, create: bool) -> None:
+        """Open the collection, checking it was built with ``embedder`` of ``dimension``.
+
+        With ``create`` a missing collection is created; otherwise it is a ``StoreError``.
+        """
+        try:
+            if create:
+                collection = self._client.get_or_create_collection(
+                    self.collection_name,
+                    metadata={"embedder": embedder, "dimension": dimension, "generation": 0},
+                    configuration={"hnsw": {"space": "cosine"}},
+                    embedding_function=None,
+                )
+            else:
+                collection = self._client.get_collection(
+                    self.collection_name, embedding_function=None
+                )
+        except StoreError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            message = str(exc).lower()
+            if not create and ("does not exist" in message or "not found" in message):
+                raise StoreError(
+                    f"no index yet in {self.where} (collection '{self.collection_name}'); "
+                    "run `rag index` first"
+                ) from None
+            raise self._wrap(exc) from None
+        meta = collection.metadata or {}
+        if meta.get("embedder") != embedder or meta.get("dimension") != dimension:
+            raise StoreError(
+                f"the index in {self.where} was built with embedder '{meta.get('embedder')}' "
+                f"({meta.get('dimension')} dimensions) but the settings use '{embedder}' "
+                f"({dimension}); run `rag index --rebuild` to re-embed, or change embedder.model"
+            )
+        self._collection = collection
+
+    def drop(self) -> None:
+        """Delete the collection and everything in it (for ``--rebuild``)."""
+        try:
+            self._client.delete_collection(self.collection_name)
+        except Exception as exc:  # noqa: BLE001
+            if "does not exist" not in str(exc).lower() and "not found" not in str(exc).lower():
+                raise self._wrap(exc) from None
+        self._collection = None
+
+    @property
+    def collection(self) -> Any:
+        if self._collection is None:
+            raise RuntimeError("ChromaStore.open() must be called first")
+        return self._collection
+
+    def _wrap(self, exc: Exception) -> StoreError:
+        if ":" in self.where and not Path(self.where).exists():
+            host, _, port = self.where.rpartition(":")
+            return unreachable(host, int(port), exc)
+        return StoreError(f"Chroma error in {self.where}: {exc}")
+
+    def _call(self, method: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.collection, method)(**kwargs)
+        except Exception as exc:  # noqa: BLE001
+            raise self._wrap(exc) from None
+
+    # -- metadata ---------------------------------------------------------------------------
+
+    def generation(self) -> int:
+        """The change counter of the collection (re-read from the store each call)."""
+        try:
+            fresh = self._client.get_collection(self.collection_name, embedding_function=None)
+        except Exception as exc:  # noqa: BLE001
+            raise self._wrap(exc) from None
+        return int((fresh.metadata or {}).get("generation", 0))
+
+    def bump_generation(self) -> int:
+        """Increment the change counter; returns the new value."""
+        meta = dict(self._client.get_collection(self.collection_name).metadata or {})
+        meta["generation"] = int(meta.get("generation", 0)) + 1
+        meta.pop("hnsw:space", None)
+        self._call("modify", metadata=meta)
+        return meta["generation"]
+
+    # -- reading and writing ----------------------------------------------------------------
+
+    def count(self) -> int:
+        """Number of chunks stored."""
+        return int(self._call("count"))
+
+    def upsert(
+        self, ids: Sequence[str], vectors: np.ndarray, texts: Sequence[str], metadatas: list[dict]
+    ) -> None:
+        """Insert or replace chunks, in as few calls as Chroma allows."""
+        step = max(1, int(self._client.get_max_batch_size()))
+        for i in range(0, len(ids), step):
+            self._call(
+                "upsert",
+                ids=list(ids[i : i + step]),
+                embeddings=vectors[i : i + step],
+                documents=list(texts[i : i + step]),
+                metadatas=metadatas[i : i + step],
+            )
+
+    def ids_for(self, key: str) -> list[str]:
+        """Ids of all chunks of the document ``key``."""
+        return list(self._call("get", where={"key": key}, include=[])["ids"])
+
+    def delete(self, ids: Sequence[str]) -> None:
+        """Delete chunks by id (missing ids are ignored)."""
+        for i in range(0, len(ids), PAGE):
+            self._call("delete", ids=list(ids[i : i + PAGE]))
+
+    def iter_chunks(self, include_text: bool = True) -> Iterator[StoredChunk]:
+        """Every chunk in the collection, page by page."""
+        include = ["metadatas", "documents"] if include_text else ["metadatas"]
+        offset = 0
+        while True:
+            page = self._call("get", include=include, limit=PAGE, offset=offset)
+            ids = page["ids"]
+            if not ids:
+                return
+            texts = page.get("documents") or [""] * len(ids)
+            for chunk_id, text, meta in zip(ids, texts, page["metadatas"], strict=True):
+                yield StoredChunk(chunk_id, text or "", dict(meta or {}))
+            offset += len(ids)
+
+    def get(self, ids: Sequence[str]) -> list[StoredChunk]:
+        """Chunks by id, in the order asked (missing ids are left out)."""
+        if not ids:
+            return []
+        page = self._call("get", ids=list(ids), include=["metadatas", "documents"])
+        found = {
+            i: StoredChunk(i, t or "", dict(m or {}))
+            for i, t, m in zip(page["ids"], page["documents"], page["metadatas"], strict=True)
+        }
+        return [found[i] for i in ids if i in found]
+
+    def query(self, vector: np.ndarray, n: int) -> list[StoredChunk]:
+        """The ``n`` nearest chunks to ``vector`` by cosine distance, nearest first."""
+        if n <= 0:
+            return []
+        result = self._call(
+            "query",
+            query_embeddings=[vector],
+            n_results=n,
+            include=["metadatas", "documents", "distances"],
+        )
+        return [
+            StoredChunk(i, t or "", dict(m or {}), float(d))
+            for i, t, m, d in zip(
+                result["ids"][0],
+                result["documents"][0],
+                result["metadatas"][0],
+                result["distances"][0],
+                strict=True,
+            )
+        ]
+
+
+def unreachable(host: str, port: int, exc: Exception | None = None) -> StoreError:
+    """The error for a Chroma server that does not answer."""
+    detail = f" ({type(exc).__name__})" if exc else ""
+    return StoreError(
+        f"Chroma server at {host}:{port} is not reachable{detail}; start it with "
+        f"`chroma run --host {host} --port {port} --path <folder>` or set chroma.mode: embedded"
+    )
