@@ -4,7 +4,7 @@ Public API: ``Assistant``, ``Answer``, ``Citation``, ``load_settings``.
 """
 
 import index  # noqa: F401 - switches off library phone-home before anything else loads
-from assistant.assistant import Assistant, IndexStatus, QueryError
+from assistant.assistant import Assistant, DocumentInfo, IndexStatus, QueryError
 from assistant.settings import Settings, SettingsError, load_settings
 from assistant.types import Answer, Citation, ReasoningDelta, RetrievedChunk, TextDelta, Turn
 
@@ -12,6 +12,7 @@ __all__ = [
     "Answer",
     "Assistant",
     "Citation",
+    "DocumentInfo",
     "IndexStatus",
     "QueryError",
     "ReasoningDelta",

@@ -53,6 +53,16 @@ class QueryError(RagError):
 
 
 @dataclass(frozen=True)
+class DocumentInfo:
+    """One indexed document: its display name, title, chunk count and index key (path)."""
+
+    source: str
+    title: str | None
+    chunks: int
+    key: str
+
+
+@dataclass(frozen=True)
 class IndexStatus:
     """What the index holds, for status lines."""
 
@@ -69,12 +79,12 @@ class Assistant:
         self.settings = settings
         self.embedder = build_embedder(settings)
         self.store = build_store(settings)
+        self.store.expect(self.embedder.name, self.embedder.dimension)
         self.lexical = build_lexical(settings, self.store)
         self.retriever = HybridRetriever(
             self.store, self.lexical, self.embedder, _retrieval_options(settings)
         )
         self._lock = threading.Lock()
-        self._opened = False
         self._ollama: Any = None
         self._probes: dict[str, tuple[float, bool, str]] = {}  # model -> (when, ok, reason)
         self._status: tuple[int, IndexStatus] | None = None
@@ -97,24 +107,38 @@ class Assistant:
 
     # -- the index ----------------------------------------------------------------------------
 
-    def _ensure_open(self) -> None:
-        if not self._opened:
-            with self._lock:
-                if not self._opened:
-                    self.store.open(self.embedder.name, self.embedder.dimension, create=False)
-                    self._opened = True
-
     def index(self, paths: Sequence[Path], rebuild: bool = False, **kwargs: Any) -> IndexReport:
         """Index ``paths`` into this assistant's store (same embedder, same collection)."""
         indexer = build_indexer(self.settings, embedder=self.embedder, **kwargs)
         report = indexer.run(paths, rebuild=rebuild)
-        with self._lock:
-            self._opened = False  # --rebuild replaces the collection object
+        self.store.forget()  # --rebuild replaces the collection: reopen it on next use
         return report
+
+    def documents(self) -> list[DocumentInfo]:
+        """Every indexed document with its chunk count, sorted by name."""
+        found: dict[str, list] = {}
+        for chunk in self.store.iter_chunks(include_text=False):
+            meta = chunk.metadata
+            entry = found.setdefault(meta.get("key", ""), [meta.get("source", ""), None, 0])
+            entry[1] = entry[1] or meta.get("title")
+            entry[2] += 1
+        infos = [DocumentInfo(src, title, n, key) for key, (src, title, n) in found.items()]
+        return sorted(infos, key=lambda d: d.source)
+
+    def remove_document(self, key: str) -> IndexReport:
+        """Delete the file ``key`` from the documents folder and drop it from the index.
+
+        Only files inside ``docs_dir`` can be removed (the UI manages that folder).
+        """
+        docs = Path(self.settings.docs_dir).resolve()
+        path = Path(key).resolve()
+        if not path.is_relative_to(docs):
+            raise RagError(f"{key} is not in the documents folder {docs}; remove it there")
+        path.unlink(missing_ok=True)
+        return self.index([docs])
 
     def status(self) -> IndexStatus:
         """Documents and chunks in the index, and the embedder's name."""
-        self._ensure_open()
         generation = self.store.generation()
         if self._status and self._status[0] == generation:
             return self._status[1]
@@ -154,7 +178,6 @@ class Assistant:
         chosen, notice = self._choose(generator or self.settings.generator.name, model)
 
         query = self._retrieval_query(question, history, chosen)
-        self._ensure_open()
         t0 = time.perf_counter()
         sources = self.retriever.retrieve(query, self._options(mode, top_k))
         retrieve_ms = (time.perf_counter() - t0) * 1000

@@ -64,7 +64,7 @@ class RetrievalSettings(_Section):
 
 class GeneratorSettings(_Section):
     name: Literal["auto", "ollama", "extractive"] = "auto"
-    abstain_threshold: float = Field(0.45, ge=0, le=1)
+    abstain_threshold: float = Field(0.2, ge=0, le=1)
     max_sentences: int = Field(3, ge=1, le=10)
 
 

@@ -8,6 +8,7 @@ indexing run that changes something increments, so readers can tell cheaply when
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,8 @@ class ChromaStore:
         self.collection_name = collection_name
         self.where = where  # shown in error messages: a folder or host:port
         self._collection: Any = None
+        self._expected: tuple[str, int] | None = None
+        self._lock = threading.Lock()
 
     @classmethod
     def embedded(cls, path: Path, collection: str) -> ChromaStore:
@@ -118,6 +121,15 @@ class ChromaStore:
             )
         self._collection = collection
 
+    def expect(self, embedder: str, dimension: int) -> None:
+        """Open the existing collection lazily, on first use, checking it has this embedder."""
+        self._expected = (embedder, dimension)
+
+    def forget(self) -> None:
+        """Drop the cached collection handle so the next use opens it again."""
+        with self._lock:
+            self._collection = None
+
     def drop(self) -> None:
         """Delete the collection and everything in it (for ``--rebuild``)."""
         try:
@@ -130,7 +142,11 @@ class ChromaStore:
     @property
     def collection(self) -> Any:
         if self._collection is None:
-            raise RuntimeError("ChromaStore.open() must be called first")
+            if self._expected is None:
+                raise RuntimeError("ChromaStore.open() or expect() must be called first")
+            with self._lock:
+                if self._collection is None:
+                    self.open(*self._expected, create=False)
         return self._collection
 
     def _wrap(self, exc: Exception) -> StoreError:
@@ -140,8 +156,9 @@ class ChromaStore:
         return StoreError(f"Chroma error in {self.where}: {exc}")
 
     def _call(self, method: str, **kwargs: Any) -> Any:
+        collection = self.collection
         try:
-            return getattr(self.collection, method)(**kwargs)
+            return getattr(collection, method)(**kwargs)
         except Exception as exc:  # noqa: BLE001
             raise self._wrap(exc) from None
 

@@ -23,12 +23,16 @@ from assistant.types import Citation, Generation, RetrievedChunk, StreamEvent, T
 from index.embedding import SentenceTransformerEmbedder
 from index.lexical import tokenize
 
-_NUMBER = re.compile(r"\d")
+_NUMBER = re.compile(
+    r"(?<![A-Za-z])\d[\d,.]*(?![A-Za-z])|\b(hundreds?|thousands?|millions?|billions?|dozens?)\b",
+    re.IGNORECASE,
+)
 _DATE = re.compile(
     r"\b(1[89]\d\d|20\d\d)\b|\b(January|February|March|April|May|June|July|August|September|"
     r"October|November|December)\b"
 )
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)+")
+_ANAPHOR = re.compile(r"(This|These|That|Those|Such|It|They|Its|Their)\b")
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*[A-Za-z0-9]")
 _QUESTION_WORDS = frozenset(
     [
@@ -64,8 +68,19 @@ _QUESTION_WORDS = frozenset(
         "if",
     ]
 )
-# Weights of the sentence score; tuned on the development question set.
+# Words that phrase a question rather than name its subject; they need not occur in an answer.
+_QUESTION_FILLER = frozenset(
+    tokenize(
+        "article articles document documents text source sources describe described list listed "
+        "name named mention mentioned say says said according kind type main happen happened "
+        "full two three respectively make made do does did"
+    )
+)
+# Weights of the sentence score and of the support score; tuned on the development set.
 W_DENSE, W_LEXICAL, W_TYPE = 0.55, 0.35, 0.10
+S_DENSE, S_COVERAGE, S_ABSENT = 0.6, 0.4, 0.4
+# Answer types that must be present: a "how many" answer without a number is no answer.
+REQUIRED_TYPES = frozenset({"number", "date"})
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,12 @@ class _Candidate:
     lexical: float
     type_match: float
     covered: frozenset[str]
+    source: str
+    offset: int  # the chunk's start in the document, for document coordinates
+
+    @property
+    def doc_span(self) -> tuple[int, int]:
+        return self.offset + self.start, self.offset + self.end
 
     @property
     def score(self) -> float:
@@ -123,13 +144,31 @@ class ExtractiveGenerator:
     def select(
         self, question: str, sources: Sequence[RetrievedChunk]
     ) -> tuple[list[_Candidate], float]:
-        """The sentences that best answer and the support score (0 when a term is unknown)."""
+        """The sentences that best answer, and the support score in 0..1.
+
+        Support mixes the best sentence's similarity to the question with how much of the
+        question's vocabulary the chosen sentences cover, minus the share of that vocabulary
+        no document contains at all. It is 0 when the question names something unknown or
+        asks for a number or date that no chosen sentence holds.
+        """
         weights = self._term_weights(question)
         if not sources or not weights or self._names_unknown_thing(question):
             return [], 0.0
         candidates = self._candidates(question, sources, weights)
         if not candidates:
             return [], 0.0
+        chosen = self._choose(candidates, weights)
+        absent = sum(w for t, w in weights.items() if self.document_frequency(t) == 0)
+        covered = set().union(*(c.covered for c in chosen))
+        coverage = sum(weights[t] for t in covered) / max(1.0 - absent, 1e-6)
+        wanted = _expected_type(question)
+        if wanted in REQUIRED_TYPES and not any(c.type_match for c in chosen):
+            return chosen, 0.0
+        support = S_DENSE * chosen[0].dense + S_COVERAGE * coverage - S_ABSENT * absent
+        return chosen, max(0.0, min(support, 1.0))
+
+    def _choose(self, candidates: list[_Candidate], weights: dict[str, float]) -> list[_Candidate]:
+        """The best sentence, plus sentences that add question terms or continue it."""
         ranked = sorted(candidates, key=lambda c: -c.score)
         best = ranked[0]
         chosen = [best]
@@ -137,19 +176,27 @@ class ExtractiveGenerator:
         for candidate in ranked[1:]:
             if len(chosen) >= self.max_sentences:
                 break
-            adds = candidate.covered - covered
-            gain = sum(weights[t] for t in adds)
-            if gain >= 0.15 and candidate.score >= 0.75 * best.score:
+            gain = sum(weights[t] for t in candidate.covered - covered)
+            follows = any(
+                c.source == candidate.source and 0 < candidate.doc_span[0] - c.doc_span[1] <= 2
+                for c in chosen
+            )
+            continues = follows and (
+                _ANAPHOR.match(candidate.text) or candidate.lexical > 0 or gain > 0
+            )
+            if (gain >= 0.15 and candidate.score >= 0.75 * best.score) or (
+                continues and candidate.score >= 0.4 * best.score
+            ):
                 chosen.append(candidate)
                 covered |= candidate.covered
-        coverage = sum(weights[t] for t in covered)
-        support = 0.5 * best.dense + 0.5 * coverage + W_TYPE * best.type_match
-        return chosen, min(support, 1.0)
+        return chosen
 
     def _term_weights(self, question: str) -> dict[str, float]:
         """IDF-like weights of the question's BM25 tokens, normalised to sum to 1."""
         raw: dict[str, float] = {}
         for token in tokenize(question):
+            if token in _QUESTION_FILLER:
+                continue
             frequency = self.document_frequency(token)
             raw[token] = math.log(1.0 + 1.0 / max(frequency, 0.01))
         total = sum(raw.values())
@@ -169,12 +216,7 @@ class ExtractiveGenerator:
     def _candidates(
         self, question: str, sources: Sequence[RetrievedChunk], weights: dict[str, float]
     ) -> list[_Candidate]:
-        spans: list[tuple[int, int, int, str]] = []
-        for index, source in enumerate(sources):
-            for start, end in sentence_spans(source.text):
-                text = source.text[start:end]
-                if len(text) >= 12:
-                    spans.append((index, start, end, text))
+        spans = _sentence_units(sources)
         if not spans:
             return []
         vectors = self.embedder.embed([question] + [s[3] for s in spans])
@@ -194,6 +236,8 @@ class ExtractiveGenerator:
                     sum(weights[t] for t in covered),
                     _type_match(wanted, text),
                     covered,
+                    sources[index].source,
+                    sources[index].start,
                 )
             )
         return candidates
@@ -229,13 +273,39 @@ class ExtractiveGenerator:
         )
 
 
+def _sentence_units(sources: Sequence[RetrievedChunk]) -> list[tuple[int, int, int, str]]:
+    """``(source index, start, end, text)`` of each sentence worth quoting.
+
+    A sentence that opens with a pronoun ("This crackdown ...", "These capabilities ...")
+    is joined with the sentence before it, so the quote says what it refers to. Sentences
+    seen in an earlier (higher-ranked) overlapping chunk are not repeated.
+    """
+    units: list[tuple[int, int, int, str]] = []
+    seen: set[tuple[str, int, int]] = set()
+    for index, source in enumerate(sources):
+        spans = sentence_spans(source.text)
+        for i, (start, end) in enumerate(spans):
+            if i > 0 and _ANAPHOR.match(source.text, start):
+                start = spans[i - 1][0]
+            text = source.text[start:end]
+            key = (source.source, source.start + start, source.start + end)
+            if len(text) >= 12 and key not in seen:
+                seen.add(key)
+                units.append((index, start, end, text))
+    return units
+
+
 def _expected_type(question: str) -> str | None:
     q = question.lower()
-    if re.search(r"\bhow (many|much)\b|\bwhat (percentage|share|number)\b|\bnumber of\b", q):
+    if re.search(
+        r"\bhow (many|much|old|long|large|big)\b|\b(percentage|number of|valuation|worth|"
+        r"revenue|salary|price|cost|size of)\b",
+        q,
+    ):
         return "number"
-    if re.search(r"\bwhen\b|\bwhat (year|date|month)\b|\bwhich year\b", q):
+    if re.search(r"\bwhen\b|\bwhat (year|date|month|day)\b|\bwhich (year|date|month)\b", q):
         return "date"
-    if re.search(r"\bwho\b|\bwhom\b|\bwhose\b", q):
+    if re.search(r"\bwho\b|\bwhom\b|\bname\b|\b(executives?|founders?|ceo|person|people)\b", q):
         return "name"
     return None
 
