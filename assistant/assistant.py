@@ -30,6 +30,7 @@ from assistant.types import (
     Timings,
     Turn,
 )
+from index.embedding import SentenceTransformerEmbedder
 from index.errors import RagError
 from index.pipeline import IndexReport
 
@@ -74,10 +75,14 @@ class IndexStatus:
 class Assistant:
     """Answers questions about the indexed documents, citing the passages used."""
 
-    def __init__(self, settings: Settings):
-        """Build from ``settings``; nothing heavy is loaded until the first question."""
+    def __init__(self, settings: Settings, embedder: SentenceTransformerEmbedder | None = None):
+        """Build from ``settings``; nothing heavy is loaded until the first question.
+
+        ``embedder`` lets several assistants (or an assistant and an indexer) share one loaded
+        model; it must match ``settings.embedder``.
+        """
         self.settings = settings
-        self.embedder = build_embedder(settings)
+        self.embedder = embedder or build_embedder(settings)
         self.store = build_store(settings)
         self.store.expect(self.embedder.name, self.embedder.dimension)
         self.lexical = build_lexical(settings, self.store)
@@ -85,7 +90,7 @@ class Assistant:
             self.store, self.lexical, self.embedder, _retrieval_options(settings)
         )
         self._lock = threading.Lock()
-        self._ollama: Any = None
+        self._ollama: dict[str, Any] = {}  # model -> OllamaGenerator
         self._probes: dict[str, tuple[float, bool, str]] = {}  # model -> (when, ok, reason)
         self._status: tuple[int, IndexStatus] | None = None
         self.extractive = ExtractiveGenerator(
@@ -239,10 +244,10 @@ class Assistant:
 
         model = model or self.settings.ollama.model
         with self._lock:
-            if self._ollama is None or self._ollama.settings.model != model:
+            if model not in self._ollama:
                 ollama_settings = self.settings.ollama.model_copy(update={"model": model})
-                self._ollama = OllamaGenerator(ollama_settings)
-            return self._ollama
+                self._ollama[model] = OllamaGenerator(ollama_settings)
+            return self._ollama[model]
 
     def _choose(self, name: str, model: str | None) -> tuple[Generator, str | None]:
         if name == "extractive":

@@ -6,8 +6,10 @@ User mistakes (``RagError``) print one line on stderr and exit non-zero, never a
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -51,7 +53,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--generator", choices=["auto", "ollama", "extractive"])
     _common(p)
 
+    p = sub.add_parser("ui", help="serve the browser chat on http://127.0.0.1:7860")
+    p.add_argument("--host", help="address to bind (default: ui.host, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: ui.port, 7860)")
+    _common(p)
+
+    p = sub.add_parser("eval", help="measure answers on a question set (JSONL)")
+    _add_eval_arguments(p)
+    _common(p)
     return parser
+
+
+def _add_eval_arguments(parser: argparse.ArgumentParser) -> None:
+    from assistant.eval_cli import add_eval_arguments
+
+    add_eval_arguments(parser)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -106,8 +122,87 @@ def run_index(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _print_answer(answer) -> None:
+    if answer.notice:
+        print(f"({answer.notice})", file=sys.stderr)
+    print(answer.text)
+    if answer.citations:
+        print()
+        for citation in answer.citations:
+            title = f" — {citation.title}" if citation.title else ""
+            print(f"[{citation.n}] {citation.source}{title}")
+            print(textwrap.indent(textwrap.fill(f"“{citation.quote}”", 96), "    "))
+
+
+def run_ask(args: argparse.Namespace, settings: Settings) -> int:
+    """``rag ask``: answer one question, with sources (or the answer as JSON)."""
+    from assistant.assistant import Assistant
+
+    answer = Assistant(settings).ask(args.question)
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        _print_answer(answer)
+    return 0
+
+
+def run_chat(args: argparse.Namespace, settings: Settings) -> int:
+    """``rag chat``: an interactive conversation in the terminal (empty line or Ctrl-D ends)."""
+    from assistant.assistant import Assistant
+    from assistant.types import Answer, ReasoningDelta, TextDelta, Turn
+
+    assistant = Assistant(settings)
+    history: list[Turn] = []
+    print("Ask about your documents. An empty line or Ctrl-D ends the chat.")
+    while True:
+        try:
+            question = input("\n> ").strip()
+        except EOFError:
+            break
+        if not question:
+            break
+        try:
+            answer = None
+            for event in assistant.stream(question, history):
+                if isinstance(event, TextDelta):
+                    print(event.text, end="", flush=True)
+                elif isinstance(event, ReasoningDelta):
+                    continue
+                elif isinstance(event, Answer):
+                    answer = event
+            print()
+        except RagError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            continue
+        if answer:
+            for citation in answer.citations:
+                print(f"  [{citation.n}] {citation.source}: “{citation.quote[:160]}”")
+            history += [Turn("user", question), Turn("assistant", answer.text)]
+    return 0
+
+
+def run_ui(args: argparse.Namespace, settings: Settings) -> int:
+    """``rag ui``: serve the browser chat (blocks until Ctrl-C)."""
+    from assistant.assistant import Assistant
+    from ui.app import launch
+
+    launch(Assistant(settings), host=args.host, port=args.port)
+    return 0
+
+
+def run_eval(args: argparse.Namespace, settings: Settings) -> int:
+    """``rag eval``: run a question set and report how good this setup is."""
+    from assistant.eval_cli import run_eval_command
+
+    return run_eval_command(args, settings)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "index": run_index,
+    "ask": run_ask,
+    "chat": run_chat,
+    "ui": run_ui,
+    "eval": run_eval,
 }
 
 

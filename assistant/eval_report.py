@@ -24,7 +24,7 @@ table{border-collapse:collapse;margin:1em 0;font-size:.9em}
 th,td{border:1px solid #ccc;padding:.3em .5em;text-align:right;vertical-align:top}
 th:first-child,td:first-child,td.text{text-align:left}
 tr.fail td{background:#fdecea}tr.pass td:first-child{color:#2e7d32}
-tr.fail td:first-child{color:#c62828;font-weight:bold}td.text{max-width:28em}
+tr.fail td:first-child{color:#c62828;font-weight:bold}td.text{min-width:14em;max-width:30em}
 figure{display:inline-block;margin:1em 2em 1em 0}figcaption{font-weight:bold}
 svg text{font-family:system-ui,sans-serif;font-size:12px}.note{color:#555}"""
 
@@ -357,13 +357,24 @@ def line_chart(
 # -- HTML and files --------------------------------------------------------------------------
 
 
-def html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], classes=None) -> str:
-    """An HTML table with escaped cells; ``classes`` optionally gives each row a class."""
+def html_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    classes: Sequence[str] = (),
+    text_columns: Sequence[int] = (),
+) -> str:
+    """An HTML table with escaped cells; ``classes`` gives rows a class, ``text_columns`` are
+    left-aligned prose columns."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = []
     for i, row in enumerate(rows):
         cls = f' class="{classes[i]}"' if classes else ""
-        cells = "".join(f"<td>{escape(str(c))}</td>" for c in row)
+        cells = "".join(
+            f'<td class="text">{escape(str(c))}</td>'
+            if n in text_columns
+            else f"<td>{escape(str(c))}</td>"
+            for n, c in enumerate(row)
+        )
         body.append(f"<tr{cls}>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -451,7 +462,9 @@ def render_run(run: EvalRun, calibration: Calibration | None = None, source: str
         items = "".join(f"<li>{escape(str(p))}</li>" for p in run.problems)
         sections.append(f"<h2>Invalid lines (skipped)</h2><ul>{items}</ul>")
     headers = ("result", "id", "type", "question", "answer", "why", "cited", "gold", "rank", "ms")
-    sections.append("<h2>Questions (failures first)</h2>" + html_table(headers, rows, classes))
+    sections.append(
+        "<h2>Questions (failures first)</h2>" + html_table(headers, rows, classes, (3, 4, 5))
+    )
     return _page(f"Evaluation: {run.label}", sections)
 
 

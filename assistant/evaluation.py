@@ -109,8 +109,6 @@ def parse_questions(lines: Iterable[str], path: str = "<questions>") -> Question
         if question is not None:
             seen[question.id] = number
             questions.append(question)
-    for problem in problems:
-        log.warning("skipping invalid question: %s", problem)
     return QuestionSet(path, tuple(questions), tuple(problems))
 
 

@@ -1,0 +1,131 @@
+"""Shared fixtures: the network guard (on by default), seed corpus and a built seed index."""
+
+from __future__ import annotations
+
+import ipaddress
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT / "seeds"
+QUESTIONS = ROOT / "tests" / "eval" / "questions.jsonl"
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", ""}
+
+
+def _is_loopback(host: object) -> bool:
+    if not isinstance(host, str):
+        return True  # AF_UNIX paths and the like never leave the machine
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+class NetworkAttempts(list):
+    """Connections to non-loopback addresses tried during a test, as ``(kind, address)``."""
+
+
+@pytest.fixture(autouse=True)
+def network_guard(monkeypatch: pytest.MonkeyPatch) -> NetworkAttempts:
+    """Fail any connection to a non-loopback address, and record the attempt.
+
+    Patches ``socket.connect``/``connect_ex``/``sendto`` and name resolution, so every library
+    in the test's process (httpx, requests, urllib, chromadb, gradio) is covered. The test fails
+    at teardown if anything was attempted, even when the library swallowed the error.
+    """
+    attempts = NetworkAttempts()
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+    real_sendto = socket.socket.sendto
+    real_getaddrinfo = socket.getaddrinfo
+
+    def check(kind: str, address: object) -> None:
+        host = address[0] if isinstance(address, tuple) else address
+        if not _is_loopback(host):
+            attempts.append((kind, address))
+            raise ConnectionRefusedError(f"test network guard: {kind} to {address!r} blocked")
+
+    def connect(self, address):
+        check("connect", address)
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        check("connect", address)
+        return real_connect_ex(self, address)
+
+    def sendto(self, data, *args):
+        check("sendto", args[-1])
+        return real_sendto(self, data, *args)
+
+    def getaddrinfo(host, *args, **kwargs):
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is not None:
+            check("resolve", name)
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket.socket, "sendto", sendto)
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    yield attempts
+    assert not attempts, f"tried to reach non-loopback addresses: {attempts}"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The bundled embedder, loaded once for the whole session."""
+    from index.embedding import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder):
+    """The seed corpus indexed once per session: ``(settings, docs_dir)``. Do not modify it."""
+    from assistant.components import build_indexer
+    from assistant.settings import load_settings
+
+    base = tmp_path_factory.mktemp("seed-index")
+    docs = base / "docs"
+    shutil.copytree(SEEDS, docs)
+    settings = load_settings(
+        overrides={
+            "docs_dir": str(docs),
+            "index_dir": str(base / "index"),
+            "generator.name": "extractive",
+        },
+        environ={},
+    )
+    build_indexer(settings, embedder=embedder, progress=False).run([docs])
+    return settings, docs
+
+
+@pytest.fixture(scope="session")
+def seed_assistant(seed_index, embedder):
+    """An ``Assistant`` (extractive) over the session's seed index."""
+    from assistant import Assistant
+
+    settings, _ = seed_index
+    return Assistant(settings, embedder=embedder)
+
+
+@pytest.fixture
+def fresh_settings(tmp_path: Path):
+    """Settings with an empty docs folder and index under ``tmp_path``."""
+    from assistant.settings import load_settings
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    return load_settings(
+        overrides={
+            "docs_dir": str(docs),
+            "index_dir": str(tmp_path / "index"),
+            "generator.name": "extractive",
+        },
+        environ={},
+    )
