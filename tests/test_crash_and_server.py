@@ -1,0 +1,183 @@
+"""Real processes: ``kill -9`` during indexing, and a ``chroma run`` server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, SEEDS
+
+from assistant.components import build_indexer, build_store, state_folder
+from index.manifest import Manifest
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def make_corpus(folder: Path, files: int) -> None:
+    """``files`` small documents built from the seed sentences (synthetic, distinct texts)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    sentences = [
+        s.strip() + "."
+        for path in sorted(SEEDS.iterdir())
+        for s in path.read_text(encoding="utf-8").split(". ")
+        if len(s.split()) > 6
+    ]
+    rng = random.Random(7)
+    for i in range(files):
+        body = " ".join(rng.sample(sentences, 6))
+        (folder / f"doc_{i:04d}.txt").write_text(f"Synthetic document {i}.\n\n{body}\n")
+
+
+def rag_env(index_dir: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    env.update({"RAG_INDEX_DIR": str(index_dir), "PYTHONUNBUFFERED": "1"})
+    env.update(extra or {})
+    return env
+
+
+def assert_consistent(settings, embedder) -> int:
+    """No duplicate or orphaned chunks: every stored chunk is vouched for by the manifest."""
+    store = build_store(settings)
+    store.open(embedder.name, embedder.dimension, create=False)
+    manifest = Manifest.load(state_folder(settings) / "manifest.json")
+    assert not manifest.dirty
+    positions: dict[str, list[int]] = defaultdict(list)
+    for chunk in store.iter_chunks(include_text=False):
+        key = chunk.metadata["key"]
+        entry = manifest.files.get(key)
+        assert entry is not None, f"orphaned chunk of {key}"
+        assert chunk.metadata["content_hash"] == entry.content_hash, f"stale chunk of {key}"
+        positions[key].append(chunk.metadata["position"])
+    for key, found in positions.items():
+        assert sorted(found) == list(range(manifest.files[key].chunks)), f"duplicates in {key}"
+    assert set(positions) == set(manifest.files)
+    return sum(len(p) for p in positions.values())
+
+
+@pytest.mark.slow
+def test_kill_9_during_indexing_leaves_a_consistent_index(tmp_path, embedder):
+    """SIGKILL the indexer at random moments; each time the index opens and the next run heals."""
+    from assistant.settings import load_settings
+
+    docs = tmp_path / "docs"
+    make_corpus(docs, 120)
+    index_dir = tmp_path / "index"
+    settings = load_settings(
+        overrides={"docs_dir": str(docs), "index_dir": str(index_dir)}, environ={}
+    )
+    rng = random.Random(11)
+    kills = 0
+    deadline = time.monotonic() + 240
+    for round_ in range(6):
+        if time.monotonic() > deadline:
+            break
+        if round_ % 2:  # change some files between kills so updates get interrupted too
+            for path in rng.sample(sorted(docs.iterdir()), 10):
+                path.write_text(path.read_text() + f"\nEdited in round {round_}.\n")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "assistant", "index", str(docs)],
+            cwd=ROOT,
+            env=rag_env(index_dir),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(4.0, 9.0))  # model load takes ~4 s; kill while writing
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait(timeout=30)
+        # The index still opens and answers queries between the kill and the next run.
+        from assistant import Assistant
+
+        answer = Assistant(settings, embedder=embedder).ask("Which company did Luo Fuli join?")
+        assert answer.text
+    assert kills >= 3
+    report = build_indexer(settings, embedder=embedder, progress=False).run([docs])
+    assert report.chunks_total == assert_consistent(settings, embedder)
+    again = build_indexer(settings, embedder=embedder, progress=False).run([docs])
+    assert again.summary().startswith("0 added, 0 changed, 0 removed, 120 unchanged")
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory):
+    """A real ``chroma run`` server on a free 127.0.0.1 port."""
+    chroma = Path(sys.executable).with_name("chroma")
+    if not chroma.exists():
+        pytest.fail("the chroma CLI is missing from the venv")
+    port = free_port()
+    data = tmp_path_factory.mktemp("chroma-server")
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+    proc = subprocess.Popen(
+        [str(chroma), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(data)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("chroma run did not start within 60 s")
+    yield port
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_index_and_answer_through_a_chroma_server(chroma_server, tmp_path, embedder):
+    from assistant import Assistant
+    from assistant.settings import load_settings
+
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+    settings = load_settings(
+        overrides={
+            "docs_dir": str(docs),
+            "index_dir": str(tmp_path / "index"),
+            "chroma.mode": "http",
+            "chroma.port": chroma_server,
+            "chroma.collection": "server_test",
+            "generator.name": "extractive",
+        },
+        environ={},
+    )
+    report = build_indexer(settings, embedder=embedder, progress=False).run([docs])
+    assert len(report.added) == 5
+    assert not (tmp_path / "index" / "chroma").exists()  # vectors live on the server
+    answer = Assistant(settings, embedder=embedder).ask("Which company did Luo Fuli join?")
+    assert answer.citations[0].source == "002_922202727007834a.txt"
+    assert "Xiaomi" in answer.text
+
+
+def test_unreachable_chroma_server_names_host_and_port(tmp_path, embedder):
+    from assistant import Assistant
+    from assistant.settings import load_settings
+    from index.errors import RagError
+
+    port = free_port()
+    settings = load_settings(
+        overrides={"index_dir": str(tmp_path), "chroma.mode": "http", "chroma.port": port},
+        environ={},
+    )
+    with pytest.raises(RagError, match=f"127.0.0.1:{port} is not reachable.*chroma run"):
+        Assistant(settings, embedder=embedder).ask("anything")
