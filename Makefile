@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test lint stress bench setup clean
+.PHONY: run test lint stress bench setup clean chromium
 
 $(STAMP):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,9 +24,13 @@ setup: $(STAMP)
 
 run: $(STAMP)
 	$(RAG) index seeds
-	$(RAG) ask "Which company did Luo Fuli join?"
+	$(RAG) ui
 
-test: $(STAMP)
+# Debian's chromium drives the browser tests (never `playwright install`).
+chromium:
+	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+test: $(STAMP) chromium
 	$(PY) -m ruff check assistant index ui tests
 	$(PY) -m pytest -m "not stress"
 
