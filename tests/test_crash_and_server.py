@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -181,3 +182,56 @@ def test_unreachable_chroma_server_names_host_and_port(tmp_path, embedder):
     )
     with pytest.raises(RagError, match=f"127.0.0.1:{port} is not reachable.*chroma run"):
         Assistant(settings, embedder=embedder).ask("anything")
+
+
+def test_processes_sharing_a_server_see_each_others_documents(chroma_server, tmp_path, embedder):
+    """Two assistants (own local state, as on two machines) and an indexer share a collection."""
+    from assistant import Assistant
+    from assistant.settings import load_settings
+
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+
+    def settings_for(name: str):
+        return load_settings(
+            overrides={
+                "docs_dir": str(docs),
+                "index_dir": str(tmp_path / name),
+                "chroma.mode": "http",
+                "chroma.port": chroma_server,
+                "chroma.collection": "shared_test",
+                "generator.name": "extractive",
+            },
+            environ={},
+        )
+
+    indexer = build_indexer(settings_for("indexer"), embedder=embedder, progress=False)
+    indexer.run([docs])
+    first = Assistant(settings_for("reader-a"), embedder=embedder)
+    second = Assistant(settings_for("reader-b"), embedder=embedder)
+    question = "Who leads the Zorblax project?"
+    assert first.ask(question).abstained and second.ask(question).abstained
+
+    (docs / "zorblax.txt").write_text("The Zorblax project is led by Quentin Marlowe since 2024.")
+    indexer.run([docs])
+    for reader in (first, second):
+        answer = reader.ask(question, mode="lexical")  # the BM25 side refreshed itself
+        assert "Quentin Marlowe" in answer.text
+        assert answer.citations[0].source == "zorblax.txt"
+    out = subprocess.run(
+        [sys.executable, "-m", "assistant", "ask", question, "--json", "--generator", "extractive"],
+        cwd=ROOT,
+        env=rag_env(
+            tmp_path / "reader-c",
+            {
+                "RAG_CHROMA__MODE": "http",
+                "RAG_CHROMA__PORT": str(chroma_server),
+                "RAG_CHROMA__COLLECTION": "shared_test",
+            },
+        ),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Quentin Marlowe" in json.loads(out.stdout)["answer"]
