@@ -24,7 +24,6 @@ from index.documents import embedding_text
 from index.store import ChromaStore
 
 log = logging.getLogger(__name__)
-logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each build at DEBUG otherwise
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+")
 STOPWORDS = frozenset(
@@ -80,6 +79,15 @@ STOPWORDS = frozenset(
         "your",
     ]
 )
+
+
+@cache
+def _bm25s():
+    import bm25s
+
+    # bm25s sets its own logger to DEBUG on import and logs every build; keep it quiet.
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    return bm25s
 
 
 @cache
@@ -147,8 +155,7 @@ class LexicalIndex:
 
     def rebuild(self, generation: int) -> None:
         """Rebuild from the store's chunks and persist, atomically replacing the old files."""
-        import bm25s
-
+        bm25s = _bm25s()
         ids: list[str] = []
         corpus: list[list[str]] = []
         for chunk in self.store.iter_chunks():
@@ -175,8 +182,7 @@ class LexicalIndex:
         shutil.rmtree(old, ignore_errors=True)
 
     def _load(self) -> _Snapshot | None:
-        import bm25s
-
+        bm25s = _bm25s()
         try:
             meta = json.loads((self.folder / "ids.json").read_text())
             ids = list(meta["ids"])

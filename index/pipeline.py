@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 # Chunks embedded together; several small files share one batch.
 EMBED_GROUP = 256
 MANIFEST_SAVE_SECONDS = 2.0
+# Without a terminal, runs of at least this many files report progress as plain lines.
+PLAIN_PROGRESS_MIN = 20
 
 
 class PathNotFound(RagError):
@@ -234,7 +236,8 @@ class Indexer:
         bar = _progress_bar(len(todo), self.progress)
         group: list[tuple[Document, list[Chunk]]] = []
         last_save = time.monotonic()
-        for candidate, data, digest in todo:
+        step = max(1, len(todo) // 10)
+        for done, (candidate, data, digest) in enumerate(todo, start=1):
             document = self._document(candidate, data, digest, report)
             if document is not None:
                 group.append((document, self.chunker.split(document)))
@@ -245,6 +248,8 @@ class Indexer:
                 manifest.save()
                 last_save = time.monotonic()
             bar.update(1)
+            if not self.progress and len(todo) >= PLAIN_PROGRESS_MIN and done % step == 0:
+                self.on_message(f"indexing: {done}/{len(todo)} files")
         self._write(manifest, group, report)
         bar.close()
 
