@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,10 +39,13 @@ class StoredChunk:
 class ChromaStore:
     """One Chroma collection with cosine distance; create with ``embedded`` or ``http``."""
 
-    def __init__(self, client: Any, collection_name: str, where: str):
-        self._client = client
+    def __init__(self, connect: Callable[[], Any], collection_name: str, where: str):
+        """``connect`` returns the Chroma client; it is called once, on first use."""
+        self._connect = connect
+        self._client_instance: Any = None
         self.collection_name = collection_name
         self.where = where  # shown in error messages: a folder or host:port
+        self.folder: Path | None = None  # the embedded store's folder
         self._collection: Any = None
         self._expected: tuple[str, int] | None = None
         self._lock = threading.Lock()
@@ -53,14 +56,18 @@ class ChromaStore:
         import chromadb
         from chromadb.config import Settings
 
-        path.mkdir(parents=True, exist_ok=True)
-        try:
-            client = chromadb.PersistentClient(
-                path=str(path), settings=Settings(anonymized_telemetry=False)
-            )
-        except Exception as exc:  # noqa: BLE001 - sqlite/rust errors surface as many types
-            raise StoreError(f"cannot open the Chroma index in {path}: {exc}") from exc
-        return cls(client, collection, str(path))
+        def connect():
+            path.mkdir(parents=True, exist_ok=True)
+            try:
+                return chromadb.PersistentClient(
+                    path=str(path), settings=Settings(anonymized_telemetry=False)
+                )
+            except Exception as exc:  # noqa: BLE001 - sqlite/rust errors surface as many types
+                raise StoreError(f"cannot open the Chroma index in {path}: {exc}") from exc
+
+        store = cls(connect, collection, str(path))
+        store.folder = path
+        return store
 
     @classmethod
     def http(
@@ -81,7 +88,7 @@ class ChromaStore:
             )
         except Exception as exc:  # noqa: BLE001 - connection errors come in many types
             raise unreachable(host, port, exc) from None
-        return cls(client, collection, f"{host}:{port}")
+        return cls(lambda: client, collection, f"{host}:{port}")
 
     # -- collection lifecycle ---------------------------------------------------------------
 
@@ -90,6 +97,8 @@ class ChromaStore:
 
         With ``create`` a missing collection is created; otherwise it is a ``StoreError``.
         """
+        if not create and self.folder is not None and not self.folder.exists():
+            raise StoreError(f"no index yet in {self.folder}; run `rag index` first")
         try:
             if create:
                 collection = self._client.get_or_create_collection(
@@ -120,6 +129,12 @@ class ChromaStore:
                 f"({dimension}); run `rag index --rebuild` to re-embed, or change embedder.model"
             )
         self._collection = collection
+
+    @property
+    def _client(self) -> Any:
+        if self._client_instance is None:
+            self._client_instance = self._connect()
+        return self._client_instance
 
     def expect(self, embedder: str, dimension: int) -> None:
         """Open the existing collection lazily, on first use, checking it has this embedder."""
@@ -166,6 +181,7 @@ class ChromaStore:
 
     def generation(self) -> int:
         """The change counter of the collection (re-read from the store each call)."""
+        self.collection  # noqa: B018 - opens (and checks) the collection on first use
         try:
             fresh = self._client.get_collection(self.collection_name, embedding_function=None)
         except Exception as exc:  # noqa: BLE001
