@@ -67,3 +67,37 @@ def test_16_threads_ask_while_an_indexing_run_updates_the_collection(
             source = retrieved[citation.chunk_id]  # every citation points at a retrieved chunk
             offset = citation.start - source.start
             assert source.text[offset : offset + len(citation.quote)] == citation.quote
+
+
+def test_a_hanging_ollama_does_not_block_other_sessions(seed_index, embedder):
+    from ollama_fake import FakeOllama
+
+    from assistant.generators.base import GeneratorError
+
+    settings, _ = seed_index
+    fake = FakeOllama(models=["deepseek-r1:1.5b"], behaviour="hang").__enter__()
+    stuck_done = threading.Event()
+    stuck_error: list[Exception] = []
+    try:
+        slow = settings.replace(**{"ollama.host": fake.url, "ollama.read_timeout_s": 20})
+        assistant = Assistant(slow, embedder=embedder)
+
+        def stuck() -> None:
+            try:
+                assistant.ask("Which company did Luo Fuli join?", generator="ollama")
+            except GeneratorError as exc:
+                stuck_error.append(exc)
+            finally:
+                stuck_done.set()
+
+        thread = threading.Thread(target=stuck)
+        thread.start()
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            questions = list(QUESTIONS) * 2
+            answers = list(pool.map(lambda q: assistant.ask(q, generator="extractive"), questions))
+        assert not stuck_done.is_set()  # the hanging request is still waiting...
+        assert all(a.citations for a in answers)  # ...while every other session was served
+    finally:
+        fake.__exit__(None, None, None)  # releases the hung handler
+    thread.join(timeout=60)
+    assert stuck_done.is_set() and len(stuck_error) == 1  # it ends with a clear error
