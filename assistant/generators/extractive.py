@@ -81,6 +81,8 @@ W_DENSE, W_LEXICAL, W_TYPE = 0.55, 0.35, 0.10
 S_DENSE, S_COVERAGE, S_ABSENT = 0.6, 0.4, 0.4
 # Answer types that must be present: a "how many" answer without a number is no answer.
 REQUIRED_TYPES = frozenset({"number", "date"})
+# A "who" question whose unknown vocabulary weighs this much needs a name in the answer.
+NAME_ABSENT_LIMIT = 0.3
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,12 @@ class ExtractiveGenerator:
         covered = set().union(*(c.covered for c in chosen))
         coverage = sum(weights[t] for t in covered) / max(1.0 - absent, 1e-6)
         wanted = _expected_type(question)
-        if wanted in REQUIRED_TYPES and not any(c.type_match for c in chosen):
+        typed = any(c.type_match for c in chosen)
+        if wanted in REQUIRED_TYPES and not typed:
+            return chosen, 0.0
+        if wanted == "name" and not typed and absent >= NAME_ABSENT_LIMIT:
+            # "Who is the chief executive of X?" where the documents never mention the role
+            # and the best sentence names nobody: the answer is not there.
             return chosen, 0.0
         support = S_DENSE * chosen[0].dense + S_COVERAGE * coverage - S_ABSENT * absent
         return chosen, max(0.0, min(support, 1.0))
