@@ -7,6 +7,7 @@ import index  # noqa: F401 - switches off library phone-home before anything els
 from assistant.assistant import Assistant, DocumentInfo, IndexStatus, QueryError
 from assistant.settings import Settings, SettingsError, load_settings
 from assistant.types import Answer, Citation, ReasoningDelta, RetrievedChunk, TextDelta, Turn
+from index.errors import RagError
 
 __all__ = [
     "Answer",
@@ -15,6 +16,7 @@ __all__ = [
     "DocumentInfo",
     "IndexStatus",
     "QueryError",
+    "RagError",
     "ReasoningDelta",
     "RetrievedChunk",
     "Settings",

@@ -6,6 +6,7 @@ One ``Assistant`` serves many threads and UI sessions: it holds no per-conversat
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 import threading
@@ -142,6 +143,18 @@ class Assistant:
         path.unlink(missing_ok=True)
         return self.index([docs])
 
+    def passages(self, limit: int = 200) -> dict[str, list[str]]:
+        """Up to ``limit`` indexed passages keyed by document name (e.g. for example questions)."""
+        texts: dict[str, list[str]] = {}
+        for chunk in itertools.islice(self.store.iter_chunks(include_text=True), limit):
+            texts.setdefault(str(chunk.metadata.get("source", "")), []).append(chunk.text)
+        return texts
+
+    def warm_up(self) -> None:
+        """Load the embedding model and open the index now instead of on the first question."""
+        self.embedder.embed_query("warm up")
+        self.lexical.refresh()
+
     def status(self) -> IndexStatus:
         """Documents and chunks in the index, and the embedder's name."""
         generation = self.store.generation()
@@ -248,6 +261,10 @@ class Assistant:
                 ollama_settings = self.settings.ollama.model_copy(update={"model": model})
                 self._ollama[model] = OllamaGenerator(ollama_settings)
             return self._ollama[model]
+
+    def ollama_models(self) -> list[str]:
+        """Models the Ollama server has (empty when it is unreachable)."""
+        return self.ollama().list_models()
 
     def _choose(self, name: str, model: str | None) -> tuple[Generator, str | None]:
         if name == "extractive":

@@ -54,7 +54,7 @@ def test_every_supported_suffix_has_a_loader():
 
 
 def test_text_and_markdown():
-    doc = load_text("Plain text\nsecond line".encode(), Path("a.txt"))
+    doc = load_text(b"Plain text\nsecond line", Path("a.txt"))
     assert doc.text == "Plain text\nsecond line"
     md = load_text("# The Title\n\nBody text.".encode("utf-8-sig"), Path("a.md"))
     assert md.title == "The Title"

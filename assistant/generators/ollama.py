@@ -149,6 +149,17 @@ class OllamaGenerator:
             return False, self._missing_model_message()
         return True, f"ollama model {self.settings.model} at {self.settings.host}"
 
+    def list_models(self) -> list[str]:
+        """Names of the models on the server; empty when it cannot be reached in time."""
+        try:
+            with ollama.Client(
+                host=self.settings.host, timeout=self.settings.connect_timeout_s
+            ) as client:
+                return [m.model for m in client.list().models if m.model]
+        except Exception as exc:  # noqa: BLE001 - no list is never a reason to fail
+            logger.info("no model list from Ollama at %s: %s", self.settings.host, exc)
+            return []
+
     def num_ctx_for(self, messages: Sequence[dict[str, str]]) -> int:
         """The context window to request: the setting, raised to fit the prompt and a reply.
 

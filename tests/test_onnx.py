@@ -1,0 +1,190 @@
+"""The ONNX embedding path against sentence-transformers, on the bundled model and the seeds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+
+import numpy as np
+import pytest
+from conftest import QUESTIONS, SEEDS
+
+from assistant.components import build_indexer
+from assistant.retrieval import HybridRetriever, RetrievalOptions
+from assistant.sentences import split_sentences
+from index import onnx_export
+from index.chunking import Chunker
+from index.cleaning import clean_text
+from index.documents import Document
+from index.embedding import EmbedderError, OnnxEncoder, SentenceTransformerEmbedder
+from index.onnx_export import ExportUnavailable, exported_model, model_key
+
+DEV = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines()]
+WITH_SOURCES = [q for q in DEV if q["sources"]]
+
+
+@pytest.fixture(scope="module")
+def onnx_cache(tmp_path_factory):
+    """A private export cache, so the export-and-reuse behaviour is seen from the start."""
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="module")
+def fp32(onnx_cache):
+    embedder = SentenceTransformerEmbedder(cache_dir=onnx_cache)
+    assert embedder.engine == "onnxruntime"
+    return embedder
+
+
+@pytest.fixture(scope="module")
+def int8(onnx_cache):
+    return SentenceTransformerEmbedder(backend="onnx-int8", cache_dir=onnx_cache)
+
+
+@pytest.fixture(scope="module")
+def seed_texts(fp32) -> list[str]:
+    """What the indexer embeds for the seeds (chunks with titles), plus their sentences."""
+    chunker = Chunker(fp32.count_tokens, fp32.max_tokens)
+    texts: list[str] = []
+    for path in sorted(SEEDS.iterdir()):
+        cleaned = clean_text(path.read_text(encoding="utf-8"))
+        doc = Document(path.name, path.name, cleaned.text, "x", title=cleaned.title)
+        texts += [c.embedding_text for c in chunker.split(doc)]
+        texts += [s for s in split_sentences(cleaned.text) if len(s) >= 12][:15]
+    return texts
+
+
+def _torch_vectors(embedder: SentenceTransformerEmbedder, texts: list[str]) -> np.ndarray:
+    model = embedder.model  # sentence-transformers on torch, whatever embed() runs on
+    assert type(model).__name__ == "SentenceTransformer"
+    return model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+
+
+def test_fp32_onnx_gives_the_sentence_transformers_vectors(fp32, seed_texts):
+    expected = _torch_vectors(fp32, seed_texts)
+    got = fp32.embed(seed_texts)
+    assert got.shape == (len(seed_texts), fp32.dimension) and got.dtype == np.float32
+    cosine = (got * expected).sum(axis=1)
+    assert cosine.min() > 0.9999
+    assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
+    assert fp32.name == SentenceTransformerEmbedder(backend="torch").name  # same model, same name
+
+
+def test_int8_agrees_roughly_and_has_its_own_name(fp32, int8, seed_texts):
+    expected = fp32.embed(seed_texts)
+    cosine = (int8.embed(seed_texts) * expected).sum(axis=1)
+    assert cosine.mean() > 0.98
+    assert cosine.min() > 0.95
+    assert int8.name == f"{fp32.name} (onnx-int8)"
+    assert isinstance(int8.model, OnnxEncoder)
+
+
+def test_int8_retrieval_on_the_seeds_finds_the_right_files(tmp_path, int8, seed_index, embedder):
+    """hit@3 of int8 within 0.05 of the default on the development questions (dense only)."""
+    settings, _ = seed_index
+    docs = tmp_path / "docs"
+    shutil.copytree(SEEDS, docs)
+    int8_settings = settings.replace(
+        index_dir=str(tmp_path / "index"), docs_dir=str(docs), **{"embedder.backend": "onnx-int8"}
+    )
+    indexer = build_indexer(int8_settings, embedder=int8, progress=False)
+    indexer.run([docs])
+
+    from assistant.components import build_lexical, build_store
+
+    def hit_at_3(the_settings, the_embedder) -> float:
+        store = build_store(the_settings)
+        store.expect(the_embedder.name, the_embedder.dimension)
+        options = RetrievalOptions(mode="dense", top_k=3)
+        retriever = HybridRetriever(
+            store, build_lexical(the_settings, store), the_embedder, options
+        )
+        hits = 0
+        for question in WITH_SOURCES:
+            found = {c.source for c in retriever.retrieve(question["question"])}
+            hits += any(source in found for source in question["sources"])
+        return hits / len(WITH_SOURCES)
+
+    default, quantised = hit_at_3(settings, embedder), hit_at_3(int8_settings, int8)
+    assert default >= 0.6  # the set is answerable from the seeds
+    assert quantised >= default - 0.05
+
+
+def test_export_is_cached_and_reused(onnx_cache, fp32, monkeypatch):
+    path = exported_model(fp32.folder, "fp32", onnx_cache)
+    assert path.is_file() and path.parent.parent == onnx_cache
+    assert path.parent.name == model_key(fp32.folder)
+    stamp = path.stat().st_mtime_ns
+
+    def fail(*args, **kwargs):
+        raise AssertionError("exported again")
+
+    monkeypatch.setattr(onnx_export, "export_fp32", fail)
+    started = time.perf_counter()
+    again = SentenceTransformerEmbedder(cache_dir=onnx_cache)
+    assert again.embed_query("a question").shape == (fp32.dimension,)
+    assert time.perf_counter() - started < 5  # no torch import, no export
+    assert exported_model(fp32.folder, "fp32", onnx_cache) == path
+    assert path.stat().st_mtime_ns == stamp
+    assert not list(path.parent.glob("*.tmp-*"))  # nothing half-written left behind
+
+
+def test_model_key_changes_with_the_model(fp32, tmp_path):
+    copy = tmp_path / "model"
+    shutil.copytree(fp32.folder, copy)
+    key = model_key(copy)
+    assert model_key(copy) == key
+    config = copy / "config.json"
+    config.write_text(config.read_text(encoding="utf-8").replace("0.02", "0.0200001"))
+    assert model_key(copy) != key
+
+
+def test_truncation_at_max_tokens_is_used(fp32):
+    """A 1000-word text gives the vector of its first 254 word pieces (+ [CLS] and [SEP])."""
+    assert fp32.max_tokens == 256  # not the 128 baked into tokenizer.json
+    words = ("the river flows past old stone bridges and quiet green fields " * 100).split()
+    long_text = " ".join(words[:1000])
+    pieces = fp32.tokenizer.encode(long_text, add_special_tokens=False).ids
+    assert len(pieces) > 900
+    prefix = fp32.tokenizer.decode(pieces[:254])
+    assert fp32.count_tokens(prefix) == 256
+    shorter = fp32.tokenizer.decode(pieces[:120])
+    vectors = fp32.embed([long_text, prefix, shorter])
+    assert float(vectors[0] @ vectors[1]) > 0.99999
+    assert float(vectors[0] @ vectors[2]) < 0.9999  # it is not truncated at 128
+    expected = _torch_vectors(fp32, [long_text])[0]
+    assert float(vectors[0] @ expected) > 0.9999
+
+
+def test_batching_by_length_and_the_cache_do_not_change_vectors(fp32, seed_texts):
+    mixed = [seed_texts[0], "Short.", seed_texts[-1], "A somewhat longer sentence, for padding."]
+    fp32.clear_cache()
+    together = fp32.encoder.encode(mixed, batch_size=64)
+    alone = np.stack([fp32.encoder.encode([t])[0] for t in mixed])
+    assert ((together * alone).sum(axis=1) > 0.99999).all()
+
+    first = fp32.embed(["Short.", "Short.", "Another one."])
+    assert np.array_equal(first[0], first[1])
+    first[0] += 1.0  # callers own what they get back
+    again = fp32.embed(["Short."])
+    assert np.allclose(again[0], first[1])
+
+
+def test_without_an_export_the_default_backend_falls_back_to_torch(monkeypatch, tmp_path):
+    def unavailable(*args, **kwargs):
+        raise ExportUnavailable("no onnx here")
+
+    monkeypatch.setattr(onnx_export, "exported_model", unavailable)
+    embedder = SentenceTransformerEmbedder(cache_dir=tmp_path)
+    assert embedder.engine == "torch"
+    assert embedder.embed_query("still works").shape == (embedder.dimension,)
+
+    quantised = SentenceTransformerEmbedder(backend="onnx-int8", cache_dir=tmp_path)
+    with pytest.raises(ExportUnavailable, match="no onnx here"):
+        quantised.embed_query("fails with the reason")
+
+
+def test_unknown_backend_is_a_user_error():
+    with pytest.raises(EmbedderError, match="embedder.backend 'gpu'"):
+        SentenceTransformerEmbedder(backend="gpu")

@@ -1,0 +1,341 @@
+"""The Gradio Blocks app: chat with sources, settings, documents; and how it is served.
+
+Private by design: it binds to 127.0.0.1 unless told otherwise, any other address needs a
+username and password (``check_bind``), analytics are off, and the theme uses system fonts
+only, so the page loads nothing from any host but this app's own.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import threading
+from functools import partial
+from types import SimpleNamespace
+
+import gradio as gr
+
+from assistant import Assistant, RagError, Settings
+from ui import chat, documents, render
+from ui.uploads import SUPPORTED_SUFFIXES
+
+log = logging.getLogger(__name__)
+
+SYSTEM_FONTS = [
+    "system-ui",
+    "-apple-system",
+    "Segoe UI",
+    "Roboto",
+    "Helvetica Neue",
+    "Arial",
+    "sans-serif",
+]
+MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace"]
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+TITLE = "Ask your documents"
+CSS = """
+#rag-header h1 { margin: 0; font-size: 1.5rem; }
+#rag-header p { margin: 0.2rem 0 0; color: var(--body-text-color-subdued); }
+.rag-status { font-size: 0.9rem; line-height: 1.5; }
+.rag-status .rag-index, .rag-status .rag-answer { color: var(--body-text-color-subdued); }
+.rag-status .rag-notice, .rag-status .rag-warning { color: #92400e; background: #fef3c7;
+  border-radius: 6px; padding: 2px 8px; margin-top: 2px; }
+.rag-status .rag-error { color: #991b1b; background: #fee2e2; border-radius: 6px;
+  padding: 2px 8px; margin-top: 2px; }
+.rag-sources { font-size: 0.92rem; }
+.rag-heading { margin: 0 0 0.5rem; font-size: 1rem; }
+.rag-list { list-style: none; padding: 0; margin: 0; }
+.rag-source { border: 1px solid var(--border-color-primary); border-radius: 8px;
+  padding: 8px 10px; margin-bottom: 8px; background: var(--background-fill-primary); }
+.rag-source-head { font-weight: 600; margin-bottom: 4px; overflow-wrap: anywhere; }
+.rag-marker { color: var(--color-accent); }
+.rag-title { font-weight: 400; color: var(--body-text-color-subdued); }
+.rag-title::before { content: "— "; }
+.rag-context { margin: 0; padding-left: 8px; border-left: 3px solid var(--color-accent-soft);
+  white-space: pre-wrap; }
+.rag-context mark { background: #fde68a; color: inherit; padding: 0 1px; }
+.rag-uncited { opacity: 0.8; font-size: 0.88rem; }
+.rag-snippet { white-space: pre-wrap; color: var(--body-text-color-subdued); }
+.rag-others summary { cursor: pointer; color: var(--body-text-color-subdued); margin: 6px 0; }
+.rag-none { color: var(--body-text-color-subdued); }
+.rag-docs { width: 100%; border-collapse: collapse; }
+.rag-docs th, .rag-docs td { text-align: left; padding: 4px 8px;
+  border-bottom: 1px solid var(--border-color-primary); }
+.rag-num { text-align: right !important; }
+.rag-report .rag-headline { font-weight: 600; }
+.rag-report .rag-summary { color: var(--body-text-color-subdued); font-size: 0.88rem; }
+"""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine."""
+    name = host.strip().strip("[]").lower()
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, username: str, password: str) -> tuple[str, str] | None:
+    """The login to require for serving on ``host``, or None for none.
+
+    Loopback addresses need no login (one is used if both parts are set). Any other address,
+    ``0.0.0.0`` included, needs both a username and a password; without them this raises a
+    ``RagError`` naming the settings, so the page is never served open to the network.
+    """
+    if username and password:
+        return (username, password)
+    if is_loopback(host):
+        if username or password:
+            raise RagError(
+                "set both ui.username and ui.password (RAG_UI__USERNAME / RAG_UI__PASSWORD) "
+                "or neither"
+            )
+        return None
+    raise RagError(
+        f"refusing to serve the UI on {host or 'all addresses'} without a login: set "
+        "ui.username and ui.password (RAG_UI__USERNAME / RAG_UI__PASSWORD), or bind to "
+        "127.0.0.1"
+    )
+
+
+def theme() -> gr.themes.Base:
+    """A theme with system fonts only: Gradio's default one fetches web fonts."""
+    return gr.themes.Soft(
+        primary_hue="indigo", neutral_hue="slate", font=SYSTEM_FONTS, font_mono=MONO_FONTS
+    )
+
+
+def launch_options(settings: Settings, host: str | None = None, port: int | None = None) -> dict:
+    """Keyword arguments for ``Blocks.launch``: bind address, login, limits, theme, no extras.
+
+    Raises ``RagError`` (via ``check_bind``) when a non-loopback address has no login.
+    """
+    ui = settings.ui
+    host = host if host is not None else ui.host
+    return {
+        "server_name": host,
+        "server_port": port if port is not None else ui.port,
+        "auth": check_bind(host, ui.username, ui.password),
+        "auth_message": "Log in with ui.username and ui.password from the assistant's settings.",
+        "share": False,
+        "inbrowser": False,
+        "show_error": False,
+        "footer_links": ["api", "settings"],
+        "max_file_size": int(ui.max_upload_mb * 1e6),
+        "ssr_mode": False,
+        "mcp_server": False,
+        "pwa": False,
+        "enable_monitoring": False,
+        "theme": theme(),
+        "css": CSS,
+    }
+
+
+def _model_choices(assistant: Assistant) -> gr.Dropdown:
+    return gr.Dropdown(choices=chat.ollama_models(assistant))
+
+
+def _pick_example(sample) -> str:
+    return sample[0] if isinstance(sample, list | tuple) else str(sample or "")
+
+
+def build_app(assistant: Assistant) -> gr.Blocks:
+    """The page: status line, chat with sources, documents tab, settings panel.
+
+    Per-session state (the conversation) is a ``gr.State``; the settings are components, so
+    each browser session has its own. The ``Assistant`` is the only shared object.
+    """
+    settings = assistant.settings
+    with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as app:
+        page = SimpleNamespace(session=gr.State(chat.Session()))
+        gr.HTML(
+            f"<h1>{TITLE}</h1><p>Answers quote your own documents and show where each claim "
+            "comes from. Everything runs on this machine.</p>",
+            elem_id="rag-header",
+        )
+        page.status = gr.HTML(render.status_html(render.StatusView()), elem_id="rag-status")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=5), gr.Tabs():
+                with gr.Tab("Chat", id="chat-tab"):
+                    _chat_tab(page)
+                with gr.Tab("Documents", id="documents-tab"):
+                    _documents_tab(page, settings)
+            with gr.Column(scale=1, min_width=250, elem_id="settings"):
+                _settings_panel(page, settings)
+        _wire(app, page, assistant)
+    app.queue(max_size=64)
+    return app
+
+
+def _chat_tab(page: SimpleNamespace) -> None:
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=6):
+            page.chatbot = gr.Chatbot(
+                label="Conversation",
+                show_label=False,
+                elem_id="chat",
+                height=520,
+                buttons=["copy", "copy_all"],
+                sanitize_html=True,
+                allow_tags=False,
+                latex_delimiters=[],
+                feedback_options=None,
+                placeholder="Ask a question about your documents.",
+            )
+            with gr.Row():
+                page.question = gr.Textbox(
+                    show_label=False,
+                    placeholder="Ask a question about your documents…",
+                    elem_id="question",
+                    scale=5,
+                    max_lines=6,
+                    autofocus=True,
+                )
+                page.ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=90)
+                page.clear = gr.Button("Clear chat", elem_id="clear", scale=1, min_width=120)
+            page.examples = gr.Dataset(
+                label="Example questions",
+                components=[page.question],
+                samples=[],
+                elem_id="examples",
+            )
+        with gr.Column(scale=5):
+            page.sources = gr.HTML(render.placeholder_html(), elem_id="sources")
+
+
+def _documents_tab(page: SimpleNamespace, settings: Settings) -> None:
+    page.upload = gr.File(
+        label=f"Add documents ({' '.join(SUPPORTED_SUFFIXES)}; up to "
+        f"{settings.ui.max_upload_mb:g} MB each)",
+        file_count="multiple",
+        file_types=list(SUPPORTED_SUFFIXES),
+        elem_id="upload",
+    )
+    page.report = gr.HTML(elem_id="index-report")
+    with gr.Row():
+        page.remove_choice = gr.Dropdown(
+            label="Document", choices=[], elem_id="remove-choice", scale=3
+        )
+        page.remove = gr.Button(
+            "Remove from folder and index", variant="stop", elem_id="remove", scale=1
+        )
+        page.reindex = gr.Button("Re-index the documents folder", elem_id="reindex", scale=1)
+    page.library = gr.HTML(elem_id="documents")
+
+
+def _settings_panel(page: SimpleNamespace, settings: Settings) -> None:
+    gr.Markdown("### Settings")
+    page.generator = gr.Radio(
+        ["auto", "ollama", "extractive"],
+        label="Generator",
+        value=settings.generator.name,
+        elem_id="generator",
+    )
+    page.model = gr.Dropdown(
+        [settings.ollama.model],
+        value=settings.ollama.model,
+        label="Ollama model",
+        allow_custom_value=True,
+        elem_id="model",
+    )
+    page.mode = gr.Radio(
+        ["hybrid", "dense", "lexical"],
+        value=settings.retrieval.mode,
+        label="Retrieval",
+        elem_id="mode",
+    )
+    page.top_k = gr.Slider(
+        1,
+        max(20, settings.retrieval.top_k),
+        value=settings.retrieval.top_k,
+        step=1,
+        label="Passages retrieved (top-k)",
+        elem_id="top-k",
+    )
+
+
+def _wire(app: gr.Blocks, page: SimpleNamespace, assistant: Assistant) -> None:
+    """Connect the events; every callback is a thin partial over ``chat``/``documents``."""
+    answer_io = {
+        "inputs": [page.question, page.session, page.generator, page.model, page.mode, page.top_k],
+        "outputs": [page.chatbot, page.sources, page.status, page.session, page.question],
+        "concurrency_limit": 2,
+        "concurrency_id": "answer",
+    }
+    respond = partial(chat.respond, assistant)
+    gr.on([page.ask.click, page.question.submit], respond, api_name="chat", **answer_io)
+    page.examples.click(_pick_example, page.examples, page.question, api_visibility="private").then(
+        respond, api_visibility="private", **answer_io
+    )
+    cleared = {
+        "inputs": [page.generator, page.model],
+        "outputs": [page.chatbot, page.sources, page.status, page.session],
+        "api_visibility": "private",
+    }
+    page.clear.click(partial(chat.clear, assistant), **cleared)
+    page.chatbot.clear(partial(chat.clear, assistant), **cleared)
+
+    refresh = partial(chat.refresh_status, assistant)
+    status_io = {
+        "inputs": [page.generator, page.model, page.session],
+        "outputs": page.status,
+        "api_visibility": "private",
+    }
+    gr.on([page.generator.change, page.model.change], refresh, **status_io)
+
+    shelf = [page.library, page.remove_choice, page.examples]
+    indexing = {"concurrency_limit": 1, "concurrency_id": "index"}
+    page.upload.upload(
+        partial(documents.upload, assistant),
+        page.upload,
+        [page.report, *shelf, page.upload],
+        api_name="upload",
+        **indexing,
+    ).then(refresh, **status_io)
+    page.remove.click(
+        partial(documents.remove, assistant),
+        page.remove_choice,
+        [page.report, *shelf],
+        api_name="remove",
+        **indexing,
+    ).then(refresh, **status_io)
+    page.reindex.click(
+        partial(documents.reindex, assistant),
+        None,
+        [page.report, *shelf],
+        api_name="reindex",
+        **indexing,
+    ).then(refresh, **status_io)
+
+    app.load(partial(documents.library, assistant), None, shelf, api_visibility="private")
+    model_list = partial(_model_choices, assistant)
+    app.load(model_list, None, page.model, api_visibility="private")
+    app.load(refresh, **status_io)
+
+
+def _warm_up(assistant: Assistant) -> None:
+    """Load the embedding model now rather than during the first visitor's question."""
+    try:
+        assistant.warm_up()
+    except Exception as exc:  # noqa: BLE001 - no index yet, or anything else: the page says so
+        log.debug("warm-up skipped: %s", exc)
+
+
+def launch(assistant: Assistant, host: str | None = None, port: int | None = None) -> None:
+    """Serve the app until Ctrl-C on ``host``:``port`` (default: settings ``ui.host``/``port``).
+
+    Raises ``RagError`` when a non-loopback address has no login or the port is taken.
+    """
+    options = launch_options(assistant.settings, host, port)
+    app = build_app(assistant)
+    threading.Thread(target=_warm_up, args=(assistant,), name="ui-warm-up", daemon=True).start()
+    try:
+        app.launch(**options)
+    except OSError as exc:
+        raise RagError(
+            f"cannot serve on {options['server_name']}:{options['server_port']} ({exc}); "
+            "pass --port or set ui.port (RAG_UI__PORT)"
+        ) from None

@@ -1,0 +1,194 @@
+"""Chat callbacks: stream an answer into the page, keep the conversation in the session.
+
+The conversation lives in a ``Session`` held by ``gr.State``, one per browser tab; the
+``Assistant`` is shared and stateless per conversation. Callbacks stay thin: the work is
+``Assistant.stream`` and the rendering is ``ui.render``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+import gradio as gr
+
+from assistant import Answer, Assistant, RagError, ReasoningDelta, TextDelta, Turn
+from ui import render
+
+log = logging.getLogger(__name__)
+# Earlier turns sent with a question; older ones only stay on screen.
+MAX_HISTORY_TURNS = 12
+# Seconds to wait for Ollama's model list before falling back to the configured model.
+MODEL_LIST_TIMEOUT_S = 2.0
+
+
+@dataclass(frozen=True)
+class Session:
+    """One browser session's conversation: the chat as shown and the turns sent as history."""
+
+    messages: tuple[dict, ...] = ()
+    turns: tuple[Turn, ...] = ()
+    last_answer: Answer | None = None
+
+
+# -- the status line ----------------------------------------------------------------------------
+
+
+def engine_state(assistant: Assistant, generator: str, model: str | None) -> tuple[str, str | None]:
+    """How questions will be answered with these settings, and a notice when Ollama is not ready.
+
+    ``auto`` falls back to the extractive generator when Ollama is unreachable (the notice says
+    so plainly); an explicit ``ollama`` choice keeps it and warns that answers will fail.
+    """
+    model = model or assistant.settings.ollama.model
+    generator = generator or assistant.settings.generator.name
+    if generator == "extractive":
+        return "extractive", None
+    ok, reason = assistant.probe_ollama(model)
+    if ok:
+        return f"Ollama {model}" + (" (auto)" if generator == "auto" else ""), None
+    if generator == "auto":
+        return "extractive (Ollama unavailable)", (
+            f"Ollama is not available, so answers come from the extractive generator: {reason}"
+        )
+    return f"Ollama {model}", f"Ollama is not available, so questions will fail: {reason}"
+
+
+def index_state(assistant: Assistant):
+    """``(IndexStatus, None)``, or ``(None, problem)`` when there is no usable index."""
+    try:
+        return assistant.status(), None
+    except RagError as exc:
+        return None, f"No index to search yet ({exc}). Upload documents in the Documents tab."
+
+
+def page_status(
+    assistant: Assistant,
+    generator: str,
+    model: str | None,
+    session: Session | None = None,
+    error: str | None = None,
+) -> str:
+    """The status line's HTML for this session's settings and last answer."""
+    index, problem = index_state(assistant)
+    engine, notice = engine_state(assistant, generator, model)
+    answer = session.last_answer if session is not None else None
+    view = render.StatusView(index, problem, engine, notice, answer, error)
+    return render.status_html(view)
+
+
+def ollama_models(assistant: Assistant) -> list[str]:
+    """Models the Ollama server has, the configured one first; just that one if unreachable."""
+    configured = assistant.settings.ollama.model
+    listed = assistant.ollama_models()
+    same = {configured, f"{configured}:latest"}
+    return [configured] + sorted(set(listed) - same)
+
+
+# -- asking -------------------------------------------------------------------------------------
+
+
+def _user(question: str) -> dict:
+    return {"role": "user", "content": render.chat_markdown(question)}
+
+
+def _assistant(content: str) -> dict:
+    return {"role": "assistant", "content": content}
+
+
+def _tail(question: str, text: str, reasoning: str, done: bool) -> list[dict]:
+    tail = [_user(question)]
+    if reasoning:  # shown while the model thinks, collapsed once the answer starts
+        tail.append(render.thinking_message(reasoning, done or bool(text)))
+    if text:
+        tail.append(_assistant(render.chat_markdown(text)))
+    return tail
+
+
+def respond(
+    assistant: Assistant,
+    question: str,
+    session: Session,
+    generator: str,
+    model: str | None,
+    mode: str,
+    top_k: float,
+) -> Iterator[tuple]:
+    """Stream the answer to ``question``; yields (chat, sources, status, session, textbox).
+
+    User mistakes and generator failures (``RagError``) appear in the chat and the status line;
+    any other failure is logged with its traceback and reported without it.
+    """
+    session = session or Session()
+    question = (question or "").strip()
+    if not question:
+        status = page_status(assistant, generator, model, session, "Type a question first.")
+        yield list(session.messages), gr.skip(), status, session, ""
+        return
+    history = list(session.turns[-MAX_HISTORY_TURNS:])
+    shown = list(session.messages)
+    working = render.placeholder_html("Searching your documents…")
+    yield shown + _tail(question, "", "", False), working, gr.skip(), session, ""
+    text = reasoning = ""
+    try:
+        for event in assistant.stream(
+            question,
+            history=history,
+            generator=generator or None,
+            mode=mode or None,
+            top_k=int(top_k) if top_k else None,
+            model=model or None,
+        ):
+            if isinstance(event, TextDelta):
+                text += event.text
+            elif isinstance(event, ReasoningDelta):
+                reasoning += event.text
+            elif isinstance(event, Answer):
+                yield _finished(assistant, question, session, event, generator, model)
+                return
+            yield shown + _tail(question, text, reasoning, False), gr.skip(), gr.skip(), session, ""
+        message = "the generator stopped without an answer; try again"
+    except RagError as exc:
+        message = str(exc)
+    except Exception as exc:  # noqa: BLE001 - a bug must not leave the page hanging
+        log.exception("answering %r failed", question)
+        message = f"something went wrong ({type(exc).__name__}); the server log has the details"
+    # Whatever streamed before the failure stays visible, followed by what went wrong.
+    failed = [*_tail(question, text, reasoning, True), _assistant(render.error_markdown(message))]
+    session = replace(session, messages=tuple(shown + failed))
+    status = page_status(assistant, generator, model, session, message)
+    yield list(session.messages), render.placeholder_html(message), status, session, ""
+
+
+def _finished(
+    assistant: Assistant,
+    question: str,
+    session: Session,
+    answer: Answer,
+    generator: str,
+    model: str | None,
+) -> tuple:
+    text = answer.text or "(the generator returned an empty answer)"
+    messages = [*session.messages, *_tail(question, text, answer.reasoning or "", True)]
+    session = Session(
+        messages=tuple(messages),
+        turns=(*session.turns, Turn("user", question), Turn("assistant", answer.text)),
+        last_answer=answer,
+    )
+    status = page_status(assistant, generator, model, session)
+    return messages, render.sources_html(answer), status, session, ""
+
+
+def clear(assistant: Assistant, generator: str, model: str | None) -> tuple:
+    """Forget the conversation: empty chat, empty sources panel, fresh session."""
+    session = Session()
+    status = page_status(assistant, generator, model, session)
+    return [], render.placeholder_html(), status, session
+
+
+def refresh_status(
+    assistant: Assistant, generator: str, model: str | None, session: Session
+) -> str:
+    """The status line after a settings or index change."""
+    return page_status(assistant, generator, model, session)
