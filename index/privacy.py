@@ -5,6 +5,7 @@ variables at import time. Privacy is not optional, so the values are forced, not
 """
 
 import os
+import sys
 
 _OFFLINE_ENVIRONMENT = {
     "HF_HUB_OFFLINE": "1",  # never download models or check for updates
@@ -18,5 +19,13 @@ _OFFLINE_ENVIRONMENT = {
 
 
 def disable_phone_home() -> None:
-    """Set the environment so Hugging Face, Chroma and Gradio make no outside requests."""
+    """Set the environment so Hugging Face, Chroma and Gradio make no outside requests.
+
+    A library imported before this ran (say ``gradio_client``, which imports
+    ``huggingface_hub``) has already read its constants: those are switched off in place.
+    """
     os.environ.update(_OFFLINE_ENVIRONMENT)
+    constants = sys.modules.get("huggingface_hub.constants")
+    if constants is not None:
+        constants.HF_HUB_OFFLINE = True
+        constants.HF_HUB_DISABLE_TELEMETRY = True

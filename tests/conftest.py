@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+import index  # noqa: F401 - switches off library phone-home before any test imports them
+
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"
 QUESTIONS = ROOT / "tests" / "eval" / "questions.jsonl"
