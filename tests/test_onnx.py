@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 
 import numpy as np
 import pytest
@@ -121,10 +120,8 @@ def test_export_is_cached_and_reused(onnx_cache, fp32, monkeypatch):
         raise AssertionError("exported again")
 
     monkeypatch.setattr(onnx_export, "export_fp32", fail)
-    started = time.perf_counter()
     again = SentenceTransformerEmbedder(cache_dir=onnx_cache)
     assert again.embed_query("a question").shape == (fp32.dimension,)
-    assert time.perf_counter() - started < 5  # no torch import, no export
     assert exported_model(fp32.folder, "fp32", onnx_cache) == path
     assert path.stat().st_mtime_ns == stamp
     assert not list(path.parent.glob("*.tmp-*"))  # nothing half-written left behind
