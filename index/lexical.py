@@ -8,12 +8,15 @@ stemmed English words plus character bigrams for CJK text, so Chinese passages a
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
 import re
 import shutil
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -162,31 +165,47 @@ class LexicalIndex:
             ids.append(chunk.id)
             corpus.append(tokenize(embedding_text(chunk.metadata.get("title"), chunk.text)))
         retriever = None
-        if ids:
+        if any(corpus):  # bm25s cannot index a corpus without a single token
             retriever = bm25s.BM25()
             retriever.index(corpus, show_progress=False)
         self._save(retriever, ids, generation)
         self._snapshot = _Snapshot.of(generation, ids, retriever)
 
     def _save(self, retriever, ids: list[str], generation: int) -> None:
-        tmp = self.folder.with_name(self.folder.name + f".tmp-{os.getpid()}")
+        """Write to a private folder, then swap it in under a lock (threads and processes)."""
+        me = f"{os.getpid()}-{threading.get_ident()}"
+        tmp = self.folder.with_name(f"{self.folder.name}.tmp-{me}")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         if retriever is not None:
             retriever.save(str(tmp), show_progress=False)
-        (tmp / "ids.json").write_text(json.dumps({"generation": generation, "ids": ids}))
-        old = self.folder.with_name(self.folder.name + f".old-{os.getpid()}")
-        if self.folder.exists():
-            os.replace(self.folder, old)
-        os.replace(tmp, self.folder)
+        meta = {"generation": generation, "ids": ids, "bm25": retriever is not None}
+        (tmp / "ids.json").write_text(json.dumps(meta))
+        old = self.folder.with_name(f"{self.folder.name}.old-{me}")
+        with self._swap_lock(fcntl.LOCK_EX):
+            if self.folder.exists():
+                os.replace(self.folder, old)
+            os.replace(tmp, self.folder)
         shutil.rmtree(old, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def _swap_lock(self, mode: int) -> Iterator[None]:
+        """``flock`` on a file beside the index: separate opens exclude each other, even threads."""
+        with open(self.folder.with_name(f"{self.folder.name}.lock"), "a") as handle:
+            fcntl.flock(handle, mode)
+            yield
 
     def _load(self) -> _Snapshot | None:
         bm25s = _bm25s()
+        if not (self.folder / "ids.json").is_file():
+            return None  # never built (and a reader does not create folders)
         try:
-            meta = json.loads((self.folder / "ids.json").read_text())
-            ids = list(meta["ids"])
-            retriever = bm25s.BM25.load(str(self.folder), show_progress=False) if ids else None
+            with self._swap_lock(fcntl.LOCK_SH):  # ids and scores from the same generation
+                meta = json.loads((self.folder / "ids.json").read_text())
+                ids = list(meta["ids"])
+                retriever = None
+                if ids and meta.get("bm25", True):
+                    retriever = bm25s.BM25.load(str(self.folder), show_progress=False)
             return _Snapshot.of(int(meta["generation"]), ids, retriever)
         except (OSError, ValueError, KeyError) as exc:
             log.info("lexical index in %s not loadable (%s); rebuilding", self.folder, exc)

@@ -131,7 +131,24 @@ def test_unchanged_run_does_not_load_the_model(fresh_settings, embedder):
     cold = SentenceTransformerEmbedder()
     report = _indexer(fresh_settings, cold).run([docs])
     assert report.unchanged == 1
-    assert cold._model is None
+    assert cold._model is None and cold._encoder is None
+
+
+def test_a_corpus_without_a_single_word_indexes_and_searches_empty(fresh_settings, embedder):
+    """bm25s cannot index a corpus with no tokens at all; the lexical index is then empty."""
+    from assistant.components import build_lexical
+
+    docs = Path(fresh_settings.docs_dir)
+    (docs / "dashes.txt").write_text("--- !!! ... ---\n")
+    report = _indexer(fresh_settings, embedder).run([docs])
+    assert report.added == ["dashes.txt"] and report.chunks_total == 1
+    store = build_store(fresh_settings)
+    store.expect(embedder.name, embedder.dimension)
+    lexical = build_lexical(fresh_settings, store)
+    assert lexical.search("anything at all", 5) == []
+    (docs / "words.txt").write_text("Quokka Labs builds small robots.\n")
+    _indexer(fresh_settings, embedder).run([docs])
+    assert [hit.id for hit in lexical.search("quokka", 5)] == store.ids_for(str(docs / "words.txt"))
 
 
 def test_chunk_metadata_records_source_title_span_and_hash(fresh_settings, embedder):

@@ -1,0 +1,235 @@
+"""Indexing throughput against raw encoding and a plain llama-index pipeline."""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+from measure import Row, rag, row, run_process
+
+from assistant.components import build_indexer, build_store
+from assistant.settings import Settings
+from index.documents import embedding_text
+from index.embedding import SentenceTransformerEmbedder
+
+SECTION = "indexing"
+
+
+def index_once(settings: Settings, embedder, corpus: Path, folder: Path) -> tuple[float, object]:
+    """Index ``corpus`` into a fresh ``folder``; (seconds, report)."""
+    shutil.rmtree(folder, ignore_errors=True)
+    indexer = build_indexer(settings.replace(index_dir=str(folder)), embedder, progress=False)
+    started = time.perf_counter()
+    report = indexer.run([corpus])
+    return time.perf_counter() - started, report
+
+
+def embedded_texts(settings: Settings, folder: Path) -> list[str]:
+    """Exactly what the pipeline embedded for each chunk in the index at ``folder``."""
+    store = build_store(settings.replace(index_dir=str(folder)))
+    return [
+        embedding_text(c.metadata.get("title"), c.text)
+        for c in store.iter_chunks(include_text=True)
+    ]
+
+
+def llama_index_once(model_folder: Path, corpus: Path, tokens) -> tuple[float, int, int, int]:
+    """The plain llama-index pipeline with its defaults; (seconds, characters, chunks, truncated).
+
+    ``SimpleDirectoryReader`` + ``VectorStoreIndex.from_documents`` (default splitter and
+    in-memory store) with ``HuggingFaceEmbedding`` on the same model folder.
+    """
+    from llama_index.core import SimpleDirectoryReader, VectorStoreIndex
+    from llama_index.core.schema import MetadataMode
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    embed = HuggingFaceEmbedding(model_name=str(model_folder), device="cpu")
+    embed.get_text_embedding("warm up")
+    started = time.perf_counter()
+    documents = SimpleDirectoryReader(str(corpus)).load_data()
+    index = VectorStoreIndex.from_documents(documents, embed_model=embed)
+    seconds = time.perf_counter() - started
+    nodes = list(index.docstore.docs.values())
+    embedded = [n.get_content(metadata_mode=MetadataMode.EMBED) for n in nodes]
+    truncated = sum(tokens(text) > 256 for text in embedded)
+    return seconds, sum(len(d.text) for d in documents), len(nodes), truncated
+
+
+def bench_indexing(settings: Settings, corpus: Path, work: Path, rounds: int) -> list[Row]:
+    """Throughput of ``rag index`` (default and int8) and of raw encoding, in the same rounds."""
+    default = SentenceTransformerEmbedder(settings.embedder.model)
+    int8 = SentenceTransformerEmbedder(settings.embedder.model, backend="onnx-int8")
+    for embedder in (default, int8):
+        embedder.embed(["warm up"])
+    torch_model = default.model  # sentence-transformers on torch, for the raw baseline
+    torch_model.encode(["warm up"])
+
+    runs: dict[str, list[float]] = {k: [] for k in ("pipeline", "int8", "st", "ort", "llama")}
+    characters = chunks = 0
+    texts: list[str] = []
+    llama: tuple[int, int, int] = (0, 0, 0)
+    for _ in range(rounds):
+        seconds, report = index_once(settings, default, corpus, work / "default")
+        characters, chunks = report.characters, report.chunks_written
+        runs["pipeline"].append(seconds)
+        runs["int8"].append(index_once(settings, int8, corpus, work / "int8")[0])
+        texts = embedded_texts(settings, work / "default")
+        started = time.perf_counter()
+        torch_model.encode(texts, batch_size=64, normalize_embeddings=True)
+        runs["st"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        default.encoder.encode(texts, batch_size=64)
+        runs["ort"].append(time.perf_counter() - started)
+        seconds, *llama = llama_index_once(default.folder, corpus, default.count_tokens)
+        runs["llama"].append(seconds)
+
+    truncated = sum(default.count_tokens(t) > default.max_tokens for t in texts)
+    rows = [
+        row(
+            SECTION,
+            "rag index (default: fp32 ONNX), chars/s",
+            "chars/s",
+            [characters / s for s in runs["pipeline"]],
+            note=f"{chunks} chunks, {characters} cleaned chars, {truncated} truncated",
+        ),
+        row(
+            SECTION,
+            "rag index (default), chunks/s",
+            "chunks/s",
+            [chunks / s for s in runs["pipeline"]],
+        ),
+        row(
+            SECTION,
+            "raw SentenceTransformer.encode (torch), chunks/s",
+            "chunks/s",
+            [chunks / s for s in runs["st"]],
+            note="same chunk texts, model already loaded",
+        ),
+        row(
+            SECTION,
+            "raw OnnxEncoder.encode (fp32), chunks/s",
+            "chunks/s",
+            [chunks / s for s in runs["ort"]],
+            note="the engine the default pipeline runs",
+        ),
+        ratio(
+            "rag index (default) / raw SentenceTransformer.encode",
+            runs["st"],
+            runs["pipeline"],
+            target=">= 0.9",
+            goal=0.9,
+        ),
+        ratio(
+            "rag index (default) / raw encode on the same engine",
+            runs["ort"],
+            runs["pipeline"],
+            note="pipeline overhead: loading, cleaning, chunking, Chroma, BM25",
+        ),
+        row(
+            SECTION,
+            "rag index (onnx-int8), chunks/s",
+            "chunks/s",
+            [chunks / s for s in runs["int8"]],
+        ),
+        ratio(
+            "rag index onnx-int8 / default", runs["pipeline"], runs["int8"], target=">= 2", goal=2.0
+        ),
+        ratio(
+            "rag index onnx-int8 / raw SentenceTransformer.encode",
+            runs["st"],
+            runs["int8"],
+            note="against sentence-transformers on torch",
+        ),
+        row(
+            SECTION,
+            "llama-index defaults (VectorStoreIndex + HuggingFaceEmbedding), chars/s",
+            "chars/s",
+            [llama[0] / s for s in runs["llama"]],
+            note=f"{llama[1]} chunks, {llama[2]} truncated by the embedder "
+            f"({llama[2] / max(llama[1], 1):.0%}): their text is never embedded",
+        ),
+        Row(
+            SECTION,
+            "truncated chunks, rag index",
+            "chunks",
+            truncated,
+            truncated,
+            truncated,
+            1,
+            target="0",
+            met=truncated == 0,
+        ),
+    ]
+    return rows
+
+
+def ratio(
+    measure: str,
+    base: list[float],
+    other: list[float],
+    target: str = "",
+    goal: float | None = None,
+    note: str = "",
+) -> Row:
+    """Throughput of ``other`` over ``base`` from paired seconds of the same rounds."""
+    values = [b / o for b, o in zip(base, other, strict=True)]
+    met = None if goal is None else statistics.median(values) >= goal
+    return row(SECTION, measure, "x", values, target=target, met=met, note=note)
+
+
+def bench_no_change(settings: Settings, notes: Path, work: Path, rounds: int) -> list[Row]:
+    """A no-change re-index of ``notes`` (1,000 small files): in process and as ``rag index``."""
+    embedder = SentenceTransformerEmbedder(settings.embedder.model)
+    folder = work / "notes-index"
+    shutil.rmtree(folder, ignore_errors=True)
+    the_settings = settings.replace(index_dir=str(folder))
+    first = build_indexer(the_settings, embedder, progress=False).run([notes])
+    files = len(first.added)
+    in_process = []
+    for _ in range(max(rounds, 5)):
+        indexer = build_indexer(the_settings, embedder, progress=False)
+        started = time.perf_counter()
+        report = indexer.run([notes])
+        in_process.append(time.perf_counter() - started)
+        assert report.unchanged == files and not report.added, report.summary()
+    env = {"RAG_INDEX_DIR": str(folder)}
+    processes = [run_process(rag("index", str(notes)), env) for _ in range(max(rounds, 3))]
+    failed = [p.output for p in processes if p.returncode]
+    assert not failed, failed[0]
+    return [
+        row(
+            SECTION,
+            f"no-change re-index of {files} files, in process",
+            "s",
+            in_process,
+            target="< 2 s",
+            met=statistics.median(in_process) < 2,
+        ),
+        row(
+            SECTION,
+            f"no-change `rag index` of {files} files, whole process",
+            "s",
+            [p.seconds for p in processes],
+            note="includes Python start-up and imports",
+        ),
+    ]
+
+
+def bench_index_memory(corpus: Path, work: Path) -> Row:
+    """Peak RSS of a fresh ``rag index`` process on the synthetic corpus."""
+    folder = work / "memory-index"
+    shutil.rmtree(folder, ignore_errors=True)
+    run = run_process(rag("index", str(corpus)), {"RAG_INDEX_DIR": str(folder)})
+    assert run.returncode == 0, run.output
+    return Row(
+        "memory",
+        "peak RSS, `rag index` of the synthetic corpus",
+        "MiB",
+        run.peak_rss_mb,
+        run.peak_rss_mb,
+        run.peak_rss_mb,
+        1,
+        note=f"whole process, {run.seconds:.1f} s wall",
+    )
