@@ -26,9 +26,10 @@ def index_once(settings: Settings, embedder, corpus: Path, folder: Path) -> tupl
     return time.perf_counter() - started, report
 
 
-def embedded_texts(settings: Settings, folder: Path) -> list[str]:
+def embedded_texts(settings: Settings, embedder, folder: Path) -> list[str]:
     """Exactly what the pipeline embedded for each chunk in the index at ``folder``."""
     store = build_store(settings.replace(index_dir=str(folder)))
+    store.expect(embedder.name, embedder.dimension)
     return [
         embedding_text(c.metadata.get("title"), c.text)
         for c in store.iter_chunks(include_text=True)
@@ -75,7 +76,7 @@ def bench_indexing(settings: Settings, corpus: Path, work: Path, rounds: int) ->
         characters, chunks = report.characters, report.chunks_written
         runs["pipeline"].append(seconds)
         runs["int8"].append(index_once(settings, int8, corpus, work / "int8")[0])
-        texts = embedded_texts(settings, work / "default")
+        texts = embedded_texts(settings, default, work / "default")
         started = time.perf_counter()
         torch_model.encode(texts, batch_size=64, normalize_embeddings=True)
         runs["st"].append(time.perf_counter() - started)
