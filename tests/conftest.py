@@ -32,8 +32,33 @@ class NetworkAttempts(list):
     """Connections to non-loopback addresses tried during a test, as ``(kind, address)``."""
 
 
+class NetworkTally:
+    """Connections seen by the guard over the whole session, for the terminal summary."""
+
+    def __init__(self) -> None:
+        self.loopback = 0
+        self.blocked = 0
+
+
+TALLY = pytest.StashKey[NetworkTally]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[TALLY] = NetworkTally()
+
+
+def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
+    tally = config.stash[TALLY]
+    terminalreporter.write_line(
+        f"network guard: {tally.blocked} non-loopback connection attempts, "
+        f"{tally.loopback} loopback connections (in the test process)"
+    )
+
+
 @pytest.fixture(autouse=True)
-def network_guard(monkeypatch: pytest.MonkeyPatch) -> NetworkAttempts:
+def network_guard(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> NetworkAttempts:
     """Fail any connection to a non-loopback address, and record the attempt.
 
     Patches ``socket.connect``/``connect_ex``/``sendto`` and name resolution, so every library
@@ -41,6 +66,7 @@ def network_guard(monkeypatch: pytest.MonkeyPatch) -> NetworkAttempts:
     at teardown if anything was attempted, even when the library swallowed the error.
     """
     attempts = NetworkAttempts()
+    tally = request.config.stash[TALLY]
     real_connect = socket.socket.connect
     real_connect_ex = socket.socket.connect_ex
     real_sendto = socket.socket.sendto
@@ -48,7 +74,10 @@ def network_guard(monkeypatch: pytest.MonkeyPatch) -> NetworkAttempts:
 
     def check(kind: str, address: object) -> None:
         host = address[0] if isinstance(address, tuple) else address
-        if not _is_loopback(host):
+        if _is_loopback(host):
+            tally.loopback += kind == "connect"
+        else:
+            tally.blocked += 1
             attempts.append((kind, address))
             raise ConnectionRefusedError(f"test network guard: {kind} to {address!r} blocked")
 

@@ -194,3 +194,19 @@ def test_first_run_without_an_index_explains_and_upload_starts_one(
     assert "Quentin Marlowe" in text_of(messages[-1]) and "zorblax.txt" in sources
     assert "1 document, 1 chunk " in status
     assert (tmp_path / "docs" / "zorblax.txt").is_file()
+
+
+def test_chroma_server_down_keeps_the_page_up_and_says_which_server(tmp_path: Path) -> None:
+    """A Chroma server that does not answer: the page loads and each answer names host:port."""
+    port = closed_port()
+    settings = corpus_settings(
+        tmp_path / "docs", tmp_path / "index", **{"chroma.mode": "http", "chroma.port": port}
+    )
+    down = Assistant(settings)
+    with serve(down) as running:
+        client = Client(running.url, verbose=False)
+        for _ in range(2):  # the app keeps serving after the first failure
+            messages, sources, status = chat(client, "Which company did Luo Fuli join?")
+            answer = text_of(messages[-1])
+            assert "Could not answer" in answer and f"127.0.0.1:{port}" in answer + status
+            assert "Traceback" not in answer + status + sources

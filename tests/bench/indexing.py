@@ -71,12 +71,14 @@ def bench_indexing(settings: Settings, corpus: Path, work: Path, rounds: int) ->
     characters = chunks = 0
     texts: list[str] = []
     llama: tuple[int, int, int] = (0, 0, 0)
-    for _ in range(rounds):
-        seconds, report = index_once(settings, default, corpus, work / "default")
+    for number in range(rounds):
+        # A new folder each round: Chroma keeps one client per path for the process.
+        folder = work / f"default-{number}"
+        seconds, report = index_once(settings, default, corpus, folder)
         characters, chunks = report.characters, report.chunks_written
         runs["pipeline"].append(seconds)
-        runs["int8"].append(index_once(settings, int8, corpus, work / "int8")[0])
-        texts = embedded_texts(settings, default, work / "default")
+        runs["int8"].append(index_once(settings, int8, corpus, work / f"int8-{number}")[0])
+        texts = embedded_texts(settings, default, folder)
         started = time.perf_counter()
         torch_model.encode(texts, batch_size=64, normalize_embeddings=True)
         runs["st"].append(time.perf_counter() - started)
@@ -85,6 +87,8 @@ def bench_indexing(settings: Settings, corpus: Path, work: Path, rounds: int) ->
         runs["ort"].append(time.perf_counter() - started)
         seconds, *llama = llama_index_once(default.folder, corpus, default.count_tokens)
         runs["llama"].append(seconds)
+        done = ", ".join(f"{k} {v[-1]:.0f} s" for k, v in runs.items())
+        print(f"   round {number + 1}/{rounds}: {done}", flush=True)
 
     truncated = sum(default.count_tokens(t) > default.max_tokens for t in texts)
     rows = [
