@@ -42,7 +42,7 @@ class IndexingSettings(_Section):
 
 class EmbedderSettings(_Section):
     model: str = "bundled"
-    backend: Literal["torch", "onnx-int8"] = "torch"
+    backend: Literal["onnx", "torch", "onnx-int8"] = "onnx"
     batch_size: int = Field(64, ge=1)
 
 

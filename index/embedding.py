@@ -3,17 +3,18 @@
 The tokenizer (fast, from ``tokenizer.json``) is available without loading the model, so
 chunking can measure word pieces and a no-change index run never loads a model.
 
-Engines, chosen on first use:
+Engines (``embedder.backend``), chosen on first use:
 
-- ``backend: torch`` (default): the model's full-precision ONNX export on onnxruntime, which
-  gives the same vectors as sentence-transformers (cosine > 0.9999) at least as fast, and
-  imports in 0.2 s instead of 6 s, so a fresh query process starts quickly. The export is made
-  once per model (``index.onnx_export``); if it cannot be made (the ``onnx`` package missing,
-  an unusual model layout) sentence-transformers on torch is used instead. The index records
-  the same embedder name either way: it is the same model.
-- ``backend: onnx-int8``: the dynamically quantised export, about 2-3x faster on CPU, with
-  slightly different vectors; it has its own embedder name so an index built with one is
-  never queried with the other.
+- ``onnx`` (default): the model's full-precision ONNX export on onnxruntime, which gives the
+  same vectors as sentence-transformers (cosine > 0.9999) a little faster, and imports in 0.2 s
+  instead of 6 s, so a fresh query process starts quickly. The export is made once per model
+  (``index.onnx_export``); if it cannot be made (the ``onnx`` package missing, an unusual model
+  layout) sentence-transformers on torch is used instead.
+- ``torch``: sentence-transformers on torch. Same vectors as ``onnx``, so both record the same
+  embedder name in the index and either can read an index built by the other.
+- ``onnx-int8``: the dynamically quantised export, about twice as fast on CPU, with slightly
+  different vectors; it has its own embedder name so an index built with one is never queried
+  with the other.
 
 Short texts (questions, sentences) are cached per embedder, so sentences that several answers
 quote are embedded once.
@@ -41,7 +42,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 BUNDLED = "bundled"
 BUNDLED_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-BACKENDS = ("torch", "onnx-int8")
+BACKENDS = ("onnx", "torch", "onnx-int8")
+SAME_VECTORS = ("onnx", "torch")  # backends that share an embedder name
 # Texts up to this many characters are cached (questions, sentences; not whole chunks).
 CACHE_MAX_CHARS = 600
 CACHE_ENTRIES = 8192
@@ -91,6 +93,9 @@ class OnnxEncoder:
         self.tokenizer.enable_truncation(max_length=max_tokens)
         options = ort.SessionOptions()
         options.log_severity_level = 3  # warnings about unused initialisers are noise
+        # Idle worker threads would otherwise spin for a while after every run, taking the
+        # CPU from the Python work between batches (chunking, Chroma writes) on small machines.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.dimension = int(self.session.get_outputs()[0].shape[-1])
@@ -158,8 +163,8 @@ class SentenceTransformerEmbedder:
     """Embeds texts with a sentence-transformers model; vectors are L2-normalised float32.
 
     ``name`` identifies the model in the index (the collection records it), ``max_tokens``
-    is its input limit in word pieces including the special tokens. ``backend`` is ``torch``
-    (full precision) or ``onnx-int8``; see the module docstring for how each one runs.
+    is its input limit in word pieces including the special tokens. ``backend`` is ``onnx``,
+    ``torch`` (both full precision) or ``onnx-int8``; the module docstring says how each runs.
     ``cache_dir`` holds the ONNX exports (default ``~/.cache/rag-assistant/onnx``).
     """
 
@@ -167,7 +172,7 @@ class SentenceTransformerEmbedder:
         self,
         model: str = BUNDLED,
         batch_size: int = 64,
-        backend: str = "torch",
+        backend: str = "onnx",
         cache_dir: Path | None = None,
     ):
         if backend not in BACKENDS:
@@ -199,7 +204,7 @@ class SentenceTransformerEmbedder:
     def name(self) -> str:
         """The model's identity as recorded in the index."""
         base = BUNDLED_NAME if self.model_setting == BUNDLED else self.model_setting
-        return base if self.backend == "torch" else f"{base} ({self.backend})"
+        return base if self.backend in SAME_VECTORS else f"{base} ({self.backend})"
 
     @cached_property
     def tokenizer(self) -> Tokenizer:
@@ -278,7 +283,7 @@ class SentenceTransformerEmbedder:
             raise EmbedderError(f"cannot load embedder from {self.folder}: {exc}") from exc
 
     def _load_encoder(self) -> SentenceTransformer | OnnxEncoder:
-        if self.backend == "onnx-int8":
+        if self.backend != "onnx":
             return self.model
         from index.onnx_export import ExportUnavailable
 
@@ -298,8 +303,8 @@ class SentenceTransformerEmbedder:
             raise
         except Exception as exc:  # noqa: BLE001 - torch/onnx errors vary; name the folder
             message = f"cannot run embedder {self.folder} on onnxruntime ({variant}): {exc}"
-            # With backend torch this only means "use torch"; with onnx-int8 it is an error.
-            error = ExportUnavailable if self.backend == "torch" else EmbedderError
+            # With backend onnx this only means "use torch"; with onnx-int8 it is an error.
+            error = ExportUnavailable if self.backend == "onnx" else EmbedderError
             raise error(message) from exc
 
     def embed(self, texts: list[str], show_progress: bool = False) -> np.ndarray:

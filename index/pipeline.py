@@ -288,16 +288,15 @@ class Indexer:
         if not group:
             return
         vectors = self.embedder.embed([c.embedding_text for c in chunks])
-        offset = 0
+        # New versions first, then remove the old ones: a reader never sees a file missing.
+        self.store.upsert(
+            [c.id for c in chunks],
+            vectors,
+            [c.text for c in chunks],
+            [c.metadata() for c in chunks],
+        )
         for document, doc_chunks in group:
-            part = vectors[offset : offset + len(doc_chunks)]
-            offset += len(doc_chunks)
-            new_ids = [c.id for c in doc_chunks]
-            # New version first, then remove the old one: a reader never sees the file missing.
-            self.store.upsert(
-                new_ids, part, [c.text for c in doc_chunks], [c.metadata() for c in doc_chunks]
-            )
-            keep = set(new_ids)
+            keep = {c.id for c in doc_chunks}
             self.store.delete([i for i in self.store.ids_for(document.key) if i not in keep])
             previous = manifest.files.get(document.key)
             manifest.files[document.key] = FileEntry(

@@ -73,22 +73,25 @@ class ChromaStore:
     def http(
         cls, host: str, port: int, collection: str, ssl: bool = False, token: str = ""
     ) -> ChromaStore:
-        """A store on a Chroma server (``chroma run``)."""
+        """A store on a Chroma server (``chroma run``); connects on first use, and retries."""
         import chromadb
         from chromadb.config import Settings
 
         headers = {"Authorization": f"Bearer {token}"} if token else None
-        try:
-            client = chromadb.HttpClient(
-                host=host,
-                port=port,
-                ssl=ssl,
-                headers=headers,
-                settings=Settings(anonymized_telemetry=False),
-            )
-        except Exception as exc:  # noqa: BLE001 - connection errors come in many types
-            raise unreachable(host, port, exc) from None
-        return cls(lambda: client, collection, f"{host}:{port}")
+
+        def connect():
+            try:
+                return chromadb.HttpClient(
+                    host=host,
+                    port=port,
+                    ssl=ssl,
+                    headers=headers,
+                    settings=Settings(anonymized_telemetry=False),
+                )
+            except Exception as exc:  # noqa: BLE001 - connection errors come in many types
+                raise unreachable(host, port, exc) from None
+
+        return cls(connect, collection, f"{host}:{port}")
 
     # -- collection lifecycle ---------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from ui_helpers import chromium  # noqa: F401 - fixture
+from ui_helpers import CHROMIUM, CHROMIUM_ARGS
 
 from assistant import Assistant, Settings, load_settings
 from assistant.eval_cli import add_eval_arguments, run_eval_command
@@ -132,27 +132,33 @@ def test_output_files_and_terminal_table(dev_run) -> None:
     assert "best abstain threshold" in table and f"report: {out / 'report.html'}" in table
 
 
-def _open(browser, report: Path) -> tuple[dict[str, dict], list[str], int]:
+def _open(report: Path) -> tuple[dict[str, dict], list[str], int]:
     """Chart name -> bounding box, the URLs requested, and the number of bars drawn."""
-    page = browser.new_page()
-    try:
-        requested: list[str] = []
-        page.on("request", lambda request: requested.append(request.url))
-        page.goto(report.as_uri())
-        boxes = {
-            svg.get_attribute("data-chart"): svg.bounding_box()
-            for svg in page.query_selector_all("svg[data-chart]")
-        }
-        bars = [b.bounding_box() for b in page.query_selector_all("svg rect.bar")]
-        drawn = sum(1 for box in bars if box and box["width"] > 0 and box["height"] > 0)
-    finally:
-        page.close()
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `apt-get install -y chromium` (make setup)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            requested: list[str] = []
+            page.on("request", lambda request: requested.append(request.url))
+            page.goto(report.as_uri())
+            boxes = {
+                svg.get_attribute("data-chart"): svg.bounding_box()
+                for svg in page.query_selector_all("svg[data-chart]")
+            }
+            bars = [b.bounding_box() for b in page.query_selector_all("svg rect.bar")]
+            drawn = sum(1 for box in bars if box and box["width"] > 0 and box["height"] > 0)
+        finally:
+            browser.close()
     return boxes, requested, drawn
 
 
-def test_report_opens_in_chromium_with_its_charts(dev_run, chromium) -> None:  # noqa: F811
+def test_report_opens_in_chromium_with_its_charts(dev_run) -> None:
     _, out = dev_run
-    boxes, requested, drawn = _open(chromium, out / "report.html")
+    boxes, requested, drawn = _open(out / "report.html")
     assert set(boxes) == {"accuracy-by-type", "latency", "calibration"}
     for name, box in boxes.items():
         assert box and box["width"] > 100 and box["height"] > 50, name
@@ -213,7 +219,6 @@ def _config(path: Path, settings: Settings, chunk_size: int, index_dir: Path) ->
 def test_compare_two_chunk_sizes(
     seeds_settings: Settings,
     tmp_path: Path,
-    chromium,  # noqa: F811
 ) -> None:
     big = _config(tmp_path / "chunk200.yaml", seeds_settings, 200, Path(seeds_settings.index_dir))
     small = _config(tmp_path / "chunk120.yaml", seeds_settings, 120, tmp_path / "index-120")
@@ -236,7 +241,7 @@ def test_compare_two_chunk_sizes(
         assert (out / label / "report.html").is_file()
     smaller = Assistant(load_settings(small, environ={})).status()
     assert smaller.chunks > Assistant(seeds_settings).status().chunks
-    boxes, requested, drawn = _open(chromium, out / "report.html")
+    boxes, requested, drawn = _open(out / "report.html")
     assert set(boxes) == {"comparison"} and boxes["comparison"]["width"] > 100
     assert drawn >= 10 and requested == [(out / "report.html").as_uri()]
 

@@ -67,7 +67,6 @@ def test_fp32_onnx_gives_the_sentence_transformers_vectors(fp32, seed_texts):
     cosine = (got * expected).sum(axis=1)
     assert cosine.min() > 0.9999
     assert np.allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-5)
-    assert fp32.name == SentenceTransformerEmbedder(backend="torch").name  # same model, same name
 
 
 def test_int8_agrees_roughly_and_has_its_own_name(fp32, int8, seed_texts):
@@ -168,7 +167,7 @@ def test_batching_by_length_and_the_cache_do_not_change_vectors(fp32, seed_texts
     assert np.allclose(again[0], first[1])
 
 
-def test_without_an_export_the_default_backend_falls_back_to_torch(monkeypatch, tmp_path):
+def test_without_an_export_the_onnx_backend_falls_back_to_torch(monkeypatch, tmp_path):
     def unavailable(*args, **kwargs):
         raise ExportUnavailable("no onnx here")
 
@@ -185,3 +184,11 @@ def test_without_an_export_the_default_backend_falls_back_to_torch(monkeypatch, 
 def test_unknown_backend_is_a_user_error():
     with pytest.raises(EmbedderError, match="embedder.backend 'gpu'"):
         SentenceTransformerEmbedder(backend="gpu")
+
+
+def test_torch_backend_runs_torch_with_the_same_name_and_vectors(fp32, seed_texts):
+    torch_backend = SentenceTransformerEmbedder(backend="torch")
+    assert torch_backend.engine == "torch" and fp32.engine == "onnxruntime"
+    assert torch_backend.name == fp32.name  # either reads an index built by the other
+    cosine = (torch_backend.embed(seed_texts[:8]) * fp32.embed(seed_texts[:8])).sum(axis=1)
+    assert cosine.min() > 0.9999
