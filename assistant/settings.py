@@ -37,7 +37,6 @@ class IndexingSettings(_Section):
     max_file_mb: float = Field(50, gt=0)
     chunk_size: int = Field(200, ge=32)
     chunk_overlap: int = Field(30, ge=0)
-    batch_size: int = Field(64, ge=1)
 
 
 class EmbedderSettings(_Section):
