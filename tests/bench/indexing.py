@@ -132,7 +132,8 @@ def bench_indexing(settings: Settings, corpus: Path, work: Path, rounds: int) ->
         row(SECTION, "llama-index defaults (VectorStoreIndex + HuggingFaceEmbedding), chars/s",
             "chars/s", [llama[0] / s for s in runs["llama"]],
             note=f"{llama[1]} chunks, {llama[2]} truncated by the embedder "
-            f"({llama[2] / max(llama[1], 1):.0%}): their text is never embedded"),
+            f"({llama[2] / max(llama[1], 1):.0%}): what follows their first 256 word pieces "
+            "is never embedded"),
         Row(SECTION, "truncated chunks, rag index", "chunks", truncated, truncated, truncated, 1,
             target="0", met=truncated == 0),
     ]  # fmt: skip
