@@ -75,3 +75,34 @@ def test_mistakes_are_one_line_errors(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["ask", "   ", "--index-dir", str(tmp_path)]) == 1
     assert "question is empty" in capsys.readouterr().err
+
+
+def test_a_query_process_imports_neither_torch_nor_llama_index(seed_index, embedder):
+    """What keeps a fresh `rag ask` fast: the query path runs on onnxruntime and plain Chroma."""
+    import subprocess
+    import sys
+
+    assert embedder.engine == "onnxruntime"  # the export exists (made once per machine)
+    script = (
+        "import sys\n"
+        "from assistant.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "heavy = sorted(m for m in ('torch', 'sentence_transformers', 'llama_index.core',"
+        " 'transformers') if m in sys.modules)\n"
+        "print('HEAVY', heavy)\n"
+        "sys.exit(code)\n"
+    )
+    args = [
+        "ask",
+        "Which company did Luo Fuli join?",
+        "--generator",
+        "extractive",
+        *flags(seed_index),
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "OLLAMA_"))}
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Xiaomi" in done.stdout
+    assert "HEAVY []" in done.stdout, done.stdout[-500:]
