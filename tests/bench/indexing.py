@@ -7,7 +7,7 @@ import statistics
 import time
 from pathlib import Path
 
-from measure import Row, rag, row, run_process
+from measure import Row, rag, row, run_process, timed
 
 from assistant.components import build_indexer, build_store
 from assistant.settings import Settings
@@ -94,9 +94,7 @@ def bench_indexing(settings: Settings, corpus: Path, work: Path, rounds: int) ->
             "ort-int8": embedders["onnx-int8"].encoder,
         }
         for name, encoder in raw.items():
-            started = time.perf_counter()
-            encoder.encode(texts, batch_size=64)
-            runs[name].append(time.perf_counter() - started)
+            runs[name].append(timed(lambda e=encoder, t=texts: e.encode(t, batch_size=64)))
         seconds, *llama = llama_index_once(default.folder, corpus, default.count_tokens)
         runs["llama"].append(seconds)
         done = ", ".join(f"{k} {v[-1]:.0f} s" for k, v in runs.items())

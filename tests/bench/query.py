@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 from corpus import fill_store
-from measure import Row, rag, row, run_process
+from measure import Row, rag, row, run_process, timed
 
 from assistant.assistant import Assistant
 from assistant.components import build_indexer, build_lexical, build_store
@@ -52,29 +52,19 @@ def latency_rows(
         options = RetrievalOptions(mode=mode)
         retriever.retrieve(questions[0], options)  # warm: BM25 loaded, collection open
         samples = [
-            timed_ms(
-                lambda q=q, o=options: retriever.retrieve(q, o), retriever.embedder.clear_cache
-            )
+            1000
+            * timed(lambda q=q, o=options: retriever.retrieve(q, o), retriever.embedder.clear_cache)
             for _ in range(rounds)
             for q in questions
         ]
         target, goal = targets.get(mode, ("", 0.0))
-        p95 = sorted(samples)[int(0.95 * (len(samples) - 1))]
         measured = row(SECTION, f"retrieval {mode}, {label}", "ms", samples, target=target)
         if target:
-            measured.met = p95 < goal and (
+            measured.met = measured.p95 < goal and (
                 mode != "hybrid" or label != "seeds" or measured.median < 10
             )
         rows.append(measured)
     return rows
-
-
-def timed_ms(fn, before) -> float:
-    """Milliseconds of one call of ``fn`` after ``before``."""
-    before()
-    started = time.perf_counter()
-    fn()
-    return (time.perf_counter() - started) * 1000
 
 
 def hit_at_3(retriever: HybridRetriever, questions) -> float:
@@ -143,13 +133,11 @@ def bench_query(
     assistant = Assistant(seeds_settings.replace(**{"generator.name": "extractive"}), default)
     assistant.ask(texts[0])
     cold = [
-        timed_ms(lambda q=q: assistant.ask(q), default.clear_cache)
+        1000 * timed(lambda q=q: assistant.ask(q), default.clear_cache)
         for _ in range(rounds)
         for q in texts
     ]
-    warm = [
-        timed_ms(lambda q=q: assistant.ask(q), lambda: None) for _ in range(rounds) for q in texts
-    ]
+    warm = [1000 * timed(lambda q=q: assistant.ask(q)) for _ in range(rounds) for q in texts]
     rows += [
         row(
             SECTION,
