@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test lint stress bench setup clean chromium
+.PHONY: run test lint stress bench setup clean test-tools
 
 $(STAMP):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,11 +26,14 @@ run: $(STAMP)
 	$(RAG) index seeds
 	$(RAG) ui
 
-# Debian's chromium drives the browser tests (never `playwright install`).
-chromium:
-	test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+# Debian packages the tests drive: chromium for the browser tests (never `playwright install`),
+# strace for the system-call-level privacy test.
+TEST_TOOLS := /usr/bin/chromium /usr/bin/strace
+test-tools:
+	@missing=""; for tool in $(TEST_TOOLS); do test -x $$tool || missing="$$missing $$(basename $$tool)"; done; \
+	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
-test: $(STAMP) chromium
+test: $(STAMP) test-tools
 	$(PY) -m ruff check assistant index ui tests
 	$(PY) -m pytest -m "not stress"
 
