@@ -3,8 +3,9 @@
 It is never edited by hand: it is rebuilt from the collection's contents whenever the
 collection's ``version()`` (id and generation) differs from the one it was built at, so several
 processes that share a Chroma server, or a long-lived UI and the CLI, stay consistent with it.
-A read-only index folder keeps a rebuilt index in memory only. Building uses ``bm25s``; tokens are lower-cased
-stemmed English words plus character bigrams for CJK text, so Chinese passages are searchable.
+A read-only index folder keeps a rebuilt index in memory only. Building uses ``bm25s``; tokens
+are lower-cased stemmed English words plus character bigrams for CJK text, so Chinese passages
+are searchable.
 """
 
 from __future__ import annotations
