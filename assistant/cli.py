@@ -158,7 +158,9 @@ def run_index(args: argparse.Namespace, settings: Settings) -> int:
             for name in names:
                 _say(f"{label}: {name}")
     if report.unsupported:
-        shown = ", ".join(report.unsupported[:10])
+        from index.names import shown as printable
+
+        shown = ", ".join(printable(name) for name in report.unsupported[:10])
         more = f" and {len(report.unsupported) - 10} more" if len(report.unsupported) > 10 else ""
         _say(f"skipped {len(report.unsupported)} file(s) of unsupported type: {shown}{more}")
     print(report.summary())
