@@ -62,7 +62,7 @@ class RetrievalSettings(_Section):
 
 
 class GeneratorSettings(_Section):
-    name: Literal["auto", "ollama", "extractive"] = "auto"
+    name: Literal["auto", "ollama", "openai", "llamacpp", "extractive"] = "auto"
     abstain_threshold: float = Field(0.2, ge=0, le=1)
     max_sentences: int = Field(3, ge=1, le=10)
 
@@ -74,6 +74,37 @@ class OllamaSettings(_Section):
     read_timeout_s: float = Field(300, gt=0)
     num_ctx: int = Field(8192, ge=512)
     think: bool = True
+    temperature: float = Field(0.1, ge=0)
+    # Answer-length cap sent as num_predict: a looping model stops here instead of filling
+    # the whole context.
+    num_predict: int = Field(512, ge=16)
+    # CPU threads (num_thread); 0 lets the server decide.
+    num_thread: int = Field(0, ge=0)
+
+
+class OpenAISettings(_Section):
+    """Any OpenAI-compatible server: llama.cpp's llama-server, LM Studio, vLLM, LocalAI."""
+
+    # Empty means not configured: `auto` skips it and `--generator openai` says what to set.
+    base_url: str = ""
+    # Empty means the first model the server lists.
+    model: str = ""
+    api_key: str = ""
+    connect_timeout_s: float = Field(5, gt=0)
+    read_timeout_s: float = Field(300, gt=0)
+    max_tokens: int = Field(512, ge=16)
+    temperature: float = Field(0.1, ge=0)
+
+
+class LlamaCppSettings(_Section):
+    """A GGUF file run in this process by llama.cpp (the optional `llm` extra)."""
+
+    # Empty means not configured.
+    model_path: str = ""
+    # CPU threads; 0 lets llama.cpp use the physical cores.
+    threads: int = Field(0, ge=0)
+    n_ctx: int = Field(4096, ge=256)
+    max_tokens: int = Field(512, ge=16)
     temperature: float = Field(0.1, ge=0)
 
 
@@ -100,6 +131,8 @@ class Settings(_Section):
     retrieval: RetrievalSettings = RetrievalSettings()
     generator: GeneratorSettings = GeneratorSettings()
     ollama: OllamaSettings = OllamaSettings()
+    openai: OpenAISettings = OpenAISettings()
+    llamacpp: LlamaCppSettings = LlamaCppSettings()
     query: QuerySettings = QuerySettings()
     ui: UiSettings = UiSettings()
     # Where each top-level key's value came from, for error messages; not a setting.
