@@ -25,6 +25,10 @@ logger = logging.getLogger(__name__)
 _MAX_ERROR_CHARS = 300
 # Servers that need no key still make the client send one.
 _NO_KEY = "none"
+NOT_CONFIGURED = (
+    "no OpenAI-compatible server is configured; set openai.base_url (for example "
+    "--set openai.base_url=http://127.0.0.1:8080/v1 for llama.cpp's llama-server)"
+)
 
 
 class OpenAIGenerator:
@@ -34,16 +38,12 @@ class OpenAIGenerator:
     """
 
     def __init__(self, settings: OpenAISettings) -> None:
-        if not settings.base_url.strip():
-            raise GeneratorError(
-                "no OpenAI-compatible server is configured; set openai.base_url (for example "
-                "--set openai.base_url=http://127.0.0.1:8080/v1 for llama.cpp's llama-server)"
-            )
         self.settings = settings
         self._model = settings.model.strip() or None
         self._lock = threading.Lock()
         self._client = openai.OpenAI(
-            base_url=settings.base_url,
+            # A placeholder keeps the client constructible; `_list` and `stream` refuse to use it.
+            base_url=settings.base_url.strip() or "http://127.0.0.1:1/v1",
             api_key=settings.api_key or _NO_KEY,
             timeout=openai.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
             max_retries=0,
@@ -61,6 +61,8 @@ class OpenAIGenerator:
         Raises ``GeneratorError`` when the server is unreachable, rejects the request, stops
         before sending its finish reason, or sends nothing within the read timeout.
         """
+        if not self.settings.base_url.strip():
+            raise GeneratorError(NOT_CONFIGURED)
         model = self.model()
         messages = build_messages(question, sources, history)
         reply = ChatAccumulator()
@@ -124,6 +126,8 @@ class OpenAIGenerator:
         self._client.close()
 
     def _list(self, timeout: float | None = None) -> list[str]:
+        if not self.settings.base_url.strip():
+            raise GeneratorError(NOT_CONFIGURED)
         try:
             client = self._client if timeout is None else self._client.with_options(timeout=timeout)
             return [model.id for model in client.models.list()]
