@@ -12,14 +12,14 @@ import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from assistant.citations import parse_citations
 from assistant.components import build_embedder, build_indexer, build_lexical, build_store
 from assistant.generators.base import Generator, GeneratorError
 from assistant.generators.extractive import ExtractiveGenerator
+from assistant.grounding import TextEmbedder, ground
 from assistant.retrieval import HybridRetriever, RetrievalOptions
 from assistant.settings import Settings, load_settings
 from assistant.types import (
@@ -214,7 +214,7 @@ class Assistant:
             generate=(time.perf_counter() - t1) * 1000,
             total=(time.perf_counter() - started) * 1000,
         )
-        yield _assemble(question, generation, sources, timings, notice)
+        yield _assemble(question, generation, sources, timings, notice, history, self.embedder)
 
     def _validate(self, question: str) -> str:
         if not isinstance(question, str):
@@ -301,23 +301,36 @@ def _assemble(
     sources: Sequence[RetrievedChunk],
     timings: Timings,
     notice: str | None,
+    history: Sequence[Turn] = (),
+    embedder: TextEmbedder | None = None,
 ) -> Answer:
-    if generation.citations is not None:
-        text, citations, dropped = generation.text, generation.citations, 0
-    else:
-        parsed = parse_citations(generation.text, sources)
-        text, citations, dropped = parsed.text, parsed.citations, parsed.dropped
     abstained = generation.abstained
+    if generation.citations is not None:
+        # Exact quotes by construction (the extractive answerer): supported as cited.
+        citations = tuple(replace(c, supported=True) for c in generation.citations)
+        text, dropped, share = generation.text, 0, (1.0 if citations else None)
+        grounded = bool(citations) and not abstained
+    else:
+        checked = ground(generation.text, question, sources, history, embedder)
+        text, citations, dropped, share = (
+            checked.text,
+            checked.citations,
+            checked.dropped,
+            checked.share,
+        )
+        grounded = checked.grounded(abstained)
+    notices = [n for n in (notice, generation.notice) if n]
     return Answer(
         question=question,
         text=text,
         abstained=abstained,
-        grounded=bool(citations) and not abstained,
+        grounded=grounded,
         generator=generation.generator,
         citations=tuple(citations),
         retrieved=tuple(sources),
         reasoning=generation.reasoning,
         timings=timings,
-        notice=notice,
+        notice=" ".join(notices) or None,
         dropped_citations=dropped,
+        grounded_share=share,
     )

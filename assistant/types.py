@@ -127,7 +127,9 @@ class Answer:
             "answer": self.text,
             "abstained": self.abstained,
             "grounded": self.grounded,
-            "grounded_share": None if self.grounded_share is None else round(self.grounded_share, 3),
+            "grounded_share": None
+            if self.grounded_share is None
+            else round(self.grounded_share, 3),
             "generator": self.generator,
             "citations": [c.to_dict() for c in self.citations],
             "retrieved": [r.to_dict() for r in self.retrieved],
@@ -136,6 +138,10 @@ class Answer:
             "notice": self.notice,
             "dropped_citations": self.dropped_citations,
         }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ Usage::
 
 Implemented: ``GET /api/tags``, ``POST /api/show``, ``POST /api/chat`` (NDJSON stream with
 chunked transfer encoding, or one JSON object when ``"stream": false``). Models not in
-``models`` get Ollama's 404; ``think`` on a model not in ``thinking_models`` gets Ollama's 400 ("does not support
-thinking"), as a real server answers for e.g. SmolLM2. ``done_reason`` is sent on the final
-chunk: ``"length"`` is what a server says when ``num_predict`` cut the answer.
+``models`` get Ollama's 404; ``think`` on a model not in ``thinking_models`` gets Ollama's
+400 ("does not support thinking"), as a real server answers for e.g. SmolLM2.
+``done_reason`` is sent on the final chunk: ``"length"`` is what a server says when
+``num_predict`` cut the answer.
 ``behaviour`` scripts failures: ``"cut"`` closes the connection mid-stream, ``"end_early"``
 ends the body cleanly before the ``"done": true`` line, ``"hang"`` accepts the request and never
 answers, ``"hang_mid"`` stalls after the first chunks. Hanging
@@ -220,7 +221,8 @@ class _Handler(BaseHTTPRequestHandler):
             _chunk(model, {"role": "assistant", "content": "", "thinking": t}) for t in thinking
         ]
         lines += [_chunk(model, {"role": "assistant", "content": t}) for t in fake.reply]
-        last = _chunk(model, {"role": "assistant", "content": ""}, done=True, reason=fake.done_reason)
+        empty = {"role": "assistant", "content": ""}
+        last = _chunk(model, empty, done=True, reason=fake.done_reason)
         final = {**last, **_final_stats()}
         if fake.behaviour == "end_early":
             for line in lines[:2]:
