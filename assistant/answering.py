@@ -19,7 +19,7 @@ from typing import Any
 from assistant.components import build_embedder, build_indexer, build_lexical, build_store
 from assistant.generators.base import Generator, GeneratorError
 from assistant.generators.extractive import ExtractiveGenerator
-from assistant.grounding import TextEmbedder, ground
+from assistant.grounding import ECHO_NOTICE, TextEmbedder, ground
 from assistant.retrieval import HybridRetriever, RetrievalOptions
 from assistant.settings import Settings, load_settings
 from assistant.types import (
@@ -92,6 +92,7 @@ class Assistant:
         )
         self._lock = threading.Lock()
         self._ollama: dict[str, Any] = {}  # model -> OllamaGenerator
+        self._local: dict[str, Generator] = {}  # "openai" / "llamacpp" -> generator
         self._probes: dict[str, tuple[float, bool, str]] = {}  # model -> (when, ok, reason)
         self._status: tuple[int, IndexStatus] | None = None
         self.extractive = ExtractiveGenerator(
@@ -266,17 +267,51 @@ class Assistant:
         """Models the Ollama server has (empty when it is unreachable)."""
         return self.ollama().list_models()
 
+    def local_model(self, name: str) -> Generator:
+        """The ``openai`` or ``llamacpp`` generator, created on first use."""
+        with self._lock:
+            if name not in self._local:
+                if name == "openai":
+                    from assistant.generators.openai import OpenAIGenerator
+
+                    self._local[name] = OpenAIGenerator(self.settings.openai)
+                else:
+                    from assistant.generators.llamacpp import LlamaCppGenerator
+
+                    self._local[name] = LlamaCppGenerator(self.settings.llamacpp)
+            return self._local[name]
+
     def _choose(self, name: str, model: str | None) -> tuple[Generator, str | None]:
         if name == "extractive":
             return self.extractive, None
         if name == "ollama":
             return self.ollama(model), None
+        if name in ("openai", "llamacpp"):
+            return self.local_model(name), None
         if name != "auto":
-            raise QueryError(f"unknown generator '{name}'; use auto, ollama or extractive")
+            raise QueryError(
+                f"unknown generator '{name}'; use auto, ollama, openai, llamacpp or extractive"
+            )
         ok, reason = self.probe_ollama(model)
         if ok:
             return self.ollama(model), None
-        return self.extractive, f"Answered by the extractive generator: {reason}"
+        reasons = [reason]
+        # A configured OpenAI-compatible server or GGUF file comes next (an unset one is skipped
+        # silently: most users have neither).
+        configured = {
+            "openai": bool(self.settings.openai.base_url.strip()),
+            "llamacpp": bool(self.settings.llamacpp.model_path.strip()),
+        }
+        for candidate in ("openai", "llamacpp"):
+            if not configured[candidate]:
+                continue
+            ok, why = self.local_model(candidate).probe()  # type: ignore[attr-defined]
+            if ok:
+                return self.local_model(candidate), (
+                    f"Answered by {why} because Ollama is not available: {'; '.join(reasons)}"
+                )
+            reasons.append(why)
+        return self.extractive, f"Answered by the extractive generator: {'; '.join(reasons)}"
 
     def probe_ollama(self, model: str | None = None) -> tuple[bool, str]:
         """Whether Ollama answers and has the model (cached for ``PROBE_SECONDS``)."""
@@ -305,6 +340,7 @@ def _assemble(
     embedder: TextEmbedder | None = None,
 ) -> Answer:
     abstained = generation.abstained
+    notices = [n for n in (notice, generation.notice) if n]
     if generation.citations is not None:
         # Exact quotes by construction (the extractive answerer): supported as cited.
         citations = tuple(replace(c, supported=True) for c in generation.citations)
@@ -319,7 +355,8 @@ def _assemble(
             checked.share,
         )
         grounded = checked.grounded(abstained)
-    notices = [n for n in (notice, generation.notice) if n]
+        if checked.echoed:
+            notices.append(ECHO_NOTICE)
     return Answer(
         question=question,
         text=text,

@@ -45,12 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", help="answer one question with citations")
     p.add_argument("question")
-    p.add_argument("--generator", choices=["auto", "ollama", "extractive"])
+    p.add_argument("--generator", choices=["auto", "ollama", "openai", "llamacpp", "extractive"])
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     _common(p)
 
     p = sub.add_parser("chat", help="interactive chat in the terminal")
-    p.add_argument("--generator", choices=["auto", "ollama", "extractive"])
+    p.add_argument("--generator", choices=["auto", "ollama", "openai", "llamacpp", "extractive"])
     _common(p)
 
     p = sub.add_parser("ui", help="serve the browser chat on http://127.0.0.1:7860")

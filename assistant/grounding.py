@@ -42,6 +42,11 @@ LEXICAL_FLOOR = 0.25
 # The answer is grounded when at least this share of its cited claims is supported.
 GROUNDED_SHARE = 0.5
 
+ECHO_NOTICE = (
+    "The answer copies the instructions or a source word for word, so it is not treated as "
+    "grounded; its markers inside the copied text are not citations."
+)
+
 _TOKEN = re.compile(r"\[\d+\]|[^\W_]+", re.UNICODE)
 _MARKER = re.compile(r"\[(\d+)\]")
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -286,6 +291,7 @@ def _runs(
 ) -> list[tuple[int, int, int]]:
     """Maximal runs of ``text`` tokens covered by ``min_words``-grams of ``reference``:
     ``(start, end, words)`` with character offsets into ``text``."""
+
     def tokens_of(value: str) -> list[re.Match[str]]:
         found = _TOKEN.finditer(value.lower())
         return [m for m in found if not (skip_markers and m.group(0).startswith("["))]

@@ -56,7 +56,9 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EVAL_EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("questions", type=Path, metavar="QUESTIONS", help="question set (JSONL)")
-    parser.add_argument("--generator", choices=["auto", "ollama", "extractive"])
+    parser.add_argument(
+        "--generator", choices=["auto", "ollama", "openai", "llamacpp", "extractive"]
+    )
     parser.add_argument("--out", type=Path, help="output folder (default: .rag/eval/<timestamp>)")
     parser.add_argument(
         "--compare", nargs="+", type=Path, metavar="CONFIG", help="configs to run side by side"
