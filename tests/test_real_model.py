@@ -97,7 +97,7 @@ def real_assistant(seed_index, embedder, llama_server):
         "openai.base_url": llama_server.url,
         "openai.max_tokens": 64,
     }
-    return Assistant(settings.replace(**overrides), embedder=embedder)
+    return Assistant.from_settings(settings.replace(**overrides), embedder=embedder)
 
 
 def assert_robust(answer: Answer) -> None:
@@ -133,7 +133,9 @@ def test_openai_backend_streams_an_answer_from_the_real_server(
 def test_length_cap_ends_a_long_answer_with_the_length_notice(real_assistant, embedder) -> None:
     from assistant import Assistant
 
-    capped = Assistant(real_assistant.settings.replace(**{"openai.max_tokens": 16}), embedder)
+    capped = Assistant.from_settings(
+        real_assistant.settings.replace(**{"openai.max_tokens": 16}), embedder
+    )
     answer = capped.ask("Describe everything the documents say about DeepSeek, in great detail.")
 
     assert answer.notice is not None
@@ -180,14 +182,14 @@ def test_llamacpp_backend_answers_in_process(seed_index, embedder) -> None:
         "llamacpp.n_ctx": 2048,
         "llamacpp.max_tokens": 48,
     }
-    assistant = Assistant(settings.replace(**overrides), embedder=embedder)
+    assistant = Assistant.from_settings(settings.replace(**overrides), embedder=embedder)
 
     answer = assistant.ask(QUESTIONS[0])
 
     assert answer.generator == "llamacpp"
     assert answer.text.strip()
     assert_robust(answer)
-    assistant.local_model("llamacpp").close()
+    assistant.generators.get("llamacpp").close()
 
 
 def test_auto_uses_the_configured_server_when_ollama_is_down(seed_index, embedder, llama_server):
@@ -203,7 +205,9 @@ def test_auto_uses_the_configured_server_when_ollama_is_down(seed_index, embedde
         "openai.base_url": llama_server.url,
         "openai.max_tokens": 16,
     }
-    answer = Assistant(settings.replace(**overrides), embedder=embedder).ask(QUESTIONS[0])
+    answer = Assistant.from_settings(settings.replace(**overrides), embedder=embedder).ask(
+        QUESTIONS[0]
+    )
 
     assert answer.generator.startswith("openai:")
     assert answer.notice is not None and "Ollama" in answer.notice

@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.generators.base import GeneratorError
+from assistant.generators.base import Generator, GeneratorError
 from assistant.generators.chat_stream import ChatAccumulator
 from assistant.prompts import build_messages
 from assistant.settings import LlamaCppSettings
@@ -37,7 +37,7 @@ MISSING_ENGINE = (
 )
 
 
-class LlamaCppGenerator:
+class LlamaCppGenerator(Generator):
     """Streams a cited answer from the GGUF file at ``llamacpp.model_path`` (``name`` "llamacpp").
 
     Construction checks the settings only; the model is loaded on the first ``stream``.
@@ -106,6 +106,11 @@ class LlamaCppGenerator:
                 "complete; retry, or lower llamacpp.n_ctx if memory is short"
             )
         yield reply.generation(self.name, ("llamacpp.max_tokens", self.settings.max_tokens))
+
+    @property
+    def configured(self) -> bool:
+        """Whether ``llamacpp.model_path`` is set (``auto`` skips the backend otherwise)."""
+        return bool(self.settings.model_path.strip())
 
     def probe(self) -> tuple[bool, str]:
         """Whether the engine is installed and the model file exists (nothing is loaded)."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import openai
 
-from assistant.generators.base import GeneratorError
+from assistant.generators.base import Generator, GeneratorError
 from assistant.generators.chat_stream import ChatAccumulator
 from assistant.prompts import build_messages
 from assistant.settings import OpenAISettings
@@ -31,7 +31,7 @@ NOT_CONFIGURED = (
 )
 
 
-class OpenAIGenerator:
+class OpenAIGenerator(Generator):
     """Streams a cited answer from an OpenAI-compatible server (``name`` is ``"openai:<model>"``).
 
     With ``openai.model`` empty the first model the server lists is used.
@@ -50,8 +50,13 @@ class OpenAIGenerator:
         )
 
     @property
-    def name(self) -> str:
+    def name(self) -> str:  # type: ignore[override] - the model may be learnt from the server
         return f"openai:{self._model or 'default'}"
+
+    @property
+    def configured(self) -> bool:
+        """Whether ``openai.base_url`` is set (``auto`` skips the backend otherwise)."""
+        return bool(self.settings.base_url.strip())
 
     def stream(
         self, question: str, sources: Sequence[RetrievedChunk], history: Sequence[Turn] = ()
@@ -120,6 +125,13 @@ class OpenAIGenerator:
         if not names:
             return False, f"the server at {self.settings.base_url} lists no models"
         return True, f"openai model {self.settings.model or names[0]} at {self.settings.base_url}"
+
+    def models(self) -> list[str]:
+        """The models the server lists (empty when it cannot be reached)."""
+        try:
+            return self._list(timeout=self.settings.connect_timeout_s)
+        except GeneratorError:
+            return []
 
     def close(self) -> None:
         """Close the HTTP connections to the server."""
