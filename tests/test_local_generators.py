@@ -125,3 +125,51 @@ def test_accumulator_reports_a_length_cut_with_the_setting() -> None:
     assert generation.notice is not None
     assert "llamacpp.max_tokens = 48" in generation.notice
     assert not generation.abstained
+
+
+# --- the auto policy --------------------------------------------------------------------------
+
+
+def test_auto_skips_unset_backends_and_names_failing_ones(seed_index, embedder) -> None:
+    from assistant import Assistant
+
+    settings, _ = seed_index
+    down = closed_port_url()
+    base = {"generator.name": "auto", "ollama.host": down}
+
+    unset = Assistant.from_settings(settings.replace(**base), embedder=embedder)
+    chosen, notice = unset.generators.resolve("auto")
+    assert chosen.name == "extractive"
+    assert "Ollama" in notice and "openai" not in notice and "llamacpp" not in notice
+
+    configured = {
+        **base,
+        "openai.base_url": down + "/v1",
+        "llamacpp.model_path": "/nonexistent/model.gguf",
+    }
+    failing = Assistant.from_settings(settings.replace(**configured), embedder=embedder)
+    chosen, notice = failing.generators.resolve("auto")
+    assert chosen.name == "extractive"
+    assert "OpenAI-compatible server" in notice and "/nonexistent/model.gguf" in notice
+
+
+def test_auto_uses_a_configured_gguf_and_says_why(seed_index, embedder, tmp_path) -> None:
+    pytest.importorskip("xllamacpp")
+    from assistant import Assistant
+
+    settings, _ = seed_index
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF")  # the probe checks the file and the engine, it does not load
+    overrides = {
+        "generator.name": "auto",
+        "ollama.host": closed_port_url(),
+        "llamacpp.model_path": str(model),
+    }
+    assistant = Assistant.from_settings(settings.replace(**overrides), embedder=embedder)
+
+    chosen, notice = assistant.generators.resolve("auto")
+    assert chosen.name == "llamacpp"
+    assert notice.startswith(f"Answered by llamacpp model {model} because")
+    assert "Ollama" in notice
+    # One instance whatever Ollama model a caller passes: it holds the loaded model.
+    assert assistant.generators.get("llamacpp", "other:model") is chosen
