@@ -173,3 +173,15 @@ def test_auto_uses_a_configured_gguf_and_says_why(seed_index, embedder, tmp_path
     assert "Ollama" in notice
     # One instance whatever Ollama model a caller passes: it holds the loaded model.
     assert assistant.generators.get("llamacpp", "other:model") is chosen
+
+
+def test_reasoning_content_of_an_openai_delta_is_read() -> None:
+    from openai.types.chat.chat_completion_chunk import ChoiceDelta
+
+    from assistant.generators.openai import _reasoning_of
+
+    # llama.cpp, vLLM and DeepSeek put reasoning in this non-standard field of the delta.
+    delta = ChoiceDelta.model_validate({"content": None, "reasoning_content": "check [1]"})
+
+    assert _reasoning_of(delta) == "check [1]"
+    assert _reasoning_of(ChoiceDelta.model_validate({"content": "Xiaomi [1]."})) is None
