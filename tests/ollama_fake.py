@@ -9,7 +9,10 @@ Usage::
 
 Implemented: ``GET /api/tags``, ``POST /api/show``, ``POST /api/chat`` (NDJSON stream with
 chunked transfer encoding, or one JSON object when ``"stream": false``). Models not in
-``models`` get Ollama's 404; ``think`` on a model not in ``thinking_models`` gets Ollama's 400.
+``models`` get Ollama's 404; ``think`` on a model not in ``thinking_models`` gets Ollama's
+400 ("does not support thinking"), as a real server answers for e.g. SmolLM2.
+``done_reason`` is sent on the final chunk: ``"length"`` is what a server says when
+``num_predict`` cut the answer.
 ``behaviour`` scripts failures: ``"cut"`` closes the connection mid-stream, ``"end_early"``
 ends the body cleanly before the ``"done": true`` line, ``"hang"`` accepts the request and never
 answers, ``"hang_mid"`` stalls after the first chunks. Hanging
@@ -57,6 +60,7 @@ class FakeOllama:
     thinking: Sequence[str] = ()
     behaviour: Behaviour = "normal"
     chat_error: tuple[int, str] | None = None
+    done_reason: str = "stop"
     requests: list[RecordedRequest] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -206,7 +210,8 @@ class _Handler(BaseHTTPRequestHandler):
             message = {"role": "assistant", "content": "".join(fake.reply)}
             if thinking:
                 message["thinking"] = "".join(thinking)
-            self._json(200, {**_chunk(model, message, done=True), **_final_stats()})
+            final = _chunk(model, message, done=True, reason=fake.done_reason)
+            self._json(200, {**final, **_final_stats()})
             return
         self.send_response(200)
         self.send_header("Content-Type", "application/x-ndjson")
@@ -216,7 +221,9 @@ class _Handler(BaseHTTPRequestHandler):
             _chunk(model, {"role": "assistant", "content": "", "thinking": t}) for t in thinking
         ]
         lines += [_chunk(model, {"role": "assistant", "content": t}) for t in fake.reply]
-        final = {**_chunk(model, {"role": "assistant", "content": ""}, done=True), **_final_stats()}
+        empty = {"role": "assistant", "content": ""}
+        last = _chunk(model, empty, done=True, reason=fake.done_reason)
+        final = {**last, **_final_stats()}
         if fake.behaviour == "end_early":
             for line in lines[:2]:
                 self._write_chunk(line)
@@ -248,11 +255,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def _chunk(model: str, message: dict[str, str], done: bool = False) -> dict[str, Any]:
+def _chunk(
+    model: str, message: dict[str, str], done: bool = False, reason: str = "stop"
+) -> dict[str, Any]:
     out: dict[str, Any] = {"model": model, "created_at": CREATED_AT, "message": message}
     out["done"] = done
     if done:
-        out["done_reason"] = "stop"
+        out["done_reason"] = reason
     return out
 
 

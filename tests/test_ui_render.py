@@ -342,3 +342,29 @@ def test_respond_shows_user_errors_in_the_page() -> None:
     assert "type a question" in status and "rag-error" in status
     assert "cannot reach the Ollama server" in status  # auto: the notice is on the page
     assert session.turns == ()
+
+
+def test_an_unsupported_citation_and_a_low_grounded_share_are_shown() -> None:
+    from dataclasses import replace as _replace
+
+    from assistant.types import Answer, Citation, RetrievedChunk
+    from ui.render import sources_html
+
+    chunk = RetrievedChunk("c#0", "luo.md", None, "Luo Fuli joined Xiaomi.", 0, 23, 0.9)
+    cited = Citation(1, "c#0", "luo.md", None, "Luo Fuli joined Xiaomi.", 0, 23, supported=False)
+    answer = Answer(
+        question="q",
+        text="Luo Fuli founded Google [1].",
+        abstained=False,
+        grounded=False,
+        generator="llamacpp",
+        citations=(cited,),
+        retrieved=(chunk,),
+        grounded_share=0.0,
+    )
+
+    assert "not supported by this passage" in sources_html(answer)
+    assert "Only 0% of the cited claims" in render.status_html(render.StatusView(answer=answer))
+    assert "not supported" not in sources_html(
+        _replace(answer, citations=(_replace(cited, supported=True),))
+    )

@@ -53,6 +53,7 @@ CSS = """
   padding: 8px 10px; margin-bottom: 8px; background: var(--background-fill-primary); }
 .rag-source-head { font-weight: 600; margin-bottom: 4px; overflow-wrap: anywhere; }
 .rag-marker { color: var(--color-accent); }
+.rag-unsupported { color: #92400e; font-size: 0.85em; }
 .rag-title { font-weight: 400; color: var(--body-text-color-subdued); }
 .rag-title::before { content: "— "; }
 .rag-context { margin: 0; padding-left: 8px; border-left: 3px solid var(--color-accent-soft);

@@ -59,6 +59,10 @@ def generator_label(name: str) -> str:
         return f"Ollama {name.split(':', 1)[1]}"
     if name == "extractive":
         return "the extractive generator (quotes from your documents, no LLM)"
+    if name.startswith("openai:"):
+        return f"the OpenAI-compatible server's model {name.split(':', 1)[1]}"
+    if name == "llamacpp":
+        return "the local GGUF model (llama.cpp)"
     return name
 
 
@@ -158,6 +162,12 @@ def cited_source_html(n: int, citations: Sequence[Citation], chunk: RetrievedChu
     if not segments:  # the passage is unknown: show the quotes alone
         segments = [(piece, marked) for c in citations for piece, marked in ((c.quote, True),)]
     marker = f'<span class="rag-marker">[{n}]</span> '
+    if first.supported is False:
+        # The claim-level check found no sentence citing this passage that it backs up.
+        marker += (
+            '<span class="rag-unsupported" title="the sentences citing this passage are not '
+            'backed by it">not supported by this passage</span> '
+        )
     return (
         f'<li class="rag-source rag-cited" id="rag-source-{n}" data-n="{n}">'
         f"{_source_head(marker, first.source, first.title)}"
@@ -253,6 +263,14 @@ def status_html(view: StatusView) -> str:
                 f"generation {format_ms(t.generate)}, total {format_ms(t.total)}",
             )
         )
+        if a.grounded_share is not None and a.grounded_share < 1:
+            lines.append(
+                _line(
+                    "rag-warning",
+                    f"Only {a.grounded_share:.0%} of the cited claims are backed by the passage "
+                    "they cite.",
+                )
+            )
         if a.dropped_citations:
             lines.append(
                 _line(
