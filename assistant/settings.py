@@ -89,6 +89,18 @@ class UiSettings(_Section):
     max_upload_mb: float = Field(20, gt=0)
 
 
+class ChatsSettings(_Section):
+    path: str = ""
+
+
+class ServerSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    token: str = ""
+    max_body_kb: int = Field(256, ge=1)
+    max_upload_mb: float = Field(20, gt=0)
+
+
 class Settings(_Section):
     """Every setting of the assistant; see configs/default.yaml for what each one means."""
 
@@ -102,6 +114,8 @@ class Settings(_Section):
     ollama: OllamaSettings = OllamaSettings()
     query: QuerySettings = QuerySettings()
     ui: UiSettings = UiSettings()
+    chats: ChatsSettings = ChatsSettings()
+    server: ServerSettings = ServerSettings()
     # Where each top-level key's value came from, for error messages; not a setting.
     sources: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
 
