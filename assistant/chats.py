@@ -159,7 +159,9 @@ class ChatStore:
                 (chat_id, question, answer.text, sources, now),
             )
             title = _title(question) if row[0] == DEFAULT_TITLE else row[0]
-            db.execute("UPDATE chats SET updated = ?, title = ? WHERE id = ?", (now, title, chat_id))
+            db.execute(
+                "UPDATE chats SET updated = ?, title = ? WHERE id = ?", (now, title, chat_id)
+            )
 
     def turns(self, chat_id: str) -> list[StoredTurn]:
         """The chat's turns, oldest first, each with its answer and sources."""
@@ -208,8 +210,15 @@ def answer_from_json(data: dict[str, Any]) -> Answer:
         ),
         retrieved=tuple(
             RetrievedChunk(
-                r["chunk_id"], r["source"], r.get("title"), r.get("text", ""), r["start"],
-                r["end"], r.get("score", 0.0), r.get("dense_score"), r.get("lexical_score"),
+                r["chunk_id"],
+                r["source"],
+                r.get("title"),
+                r.get("text", ""),
+                r["start"],
+                r["end"],
+                r.get("score", 0.0),
+                r.get("dense_score"),
+                r.get("lexical_score"),
             )  # fmt: skip
             for r in data.get("retrieved", [])
         ),

@@ -118,9 +118,7 @@ def _token_ok(header: str, token: str) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
 
 
-def create_app(
-    assistant: Assistant, host: str = "127.0.0.1", with_ui: bool = True
-) -> FastAPI:
+def create_app(assistant: Assistant, host: str = "127.0.0.1", with_ui: bool = True) -> FastAPI:
     """The FastAPI app for ``host`` (which decides whether a token is required).
 
     Raises ``RagError`` when ``host`` is not loopback and ``server.token`` is empty.
@@ -246,10 +244,23 @@ def _routes(app: FastAPI, assistant: Assistant) -> None:
         mode = body.get("mode")
         if mode not in (None, "hybrid", "dense", "lexical"):
             raise oa.RequestError("'mode' must be hybrid, dense or lexical")
-        chunks = await anyio.to_thread.run_sync(
-            lambda: assistant.search(query, mode=mode, top_k=top_k)
-        )
+        chunks = await anyio.to_thread.run_sync(_search, assistant, query, mode, top_k)
         return {"object": "list", "data": [_passage(i, c) for i, c in enumerate(chunks, 1)]}
+
+
+def _search(assistant: Assistant, query: str, mode: str | None, top_k: int) -> list:
+    from assistant.retrieval import RetrievalOptions
+
+    query = query.strip()
+    if not query:
+        raise oa.RequestError("'query' is empty; send the text to search for")
+    limit = assistant.settings.query.max_chars
+    if len(query) > limit:
+        raise oa.RequestError(f"'query' is over the {limit} character limit (query.max_chars)")
+    r = assistant.settings.retrieval
+    options = RetrievalOptions(mode=mode or r.mode, top_k=top_k,
+                               candidates=max(r.candidates, top_k), rrf_k=r.rrf_k)  # fmt: skip
+    return list(assistant.retriever.retrieve(query, options))
 
 
 def _first(events: Iterator) -> Any:
