@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from ollama_fake import FakeOllama
-from test_ui_browser import BOT, DONE, TIMEOUT_MS, Page
+from test_ui_browser import BOT, TIMEOUT_MS, Page
 from ui_helpers import (  # noqa: F401 - fixtures
     FOLLOW_UP,
     SEED_FILE,

@@ -31,7 +31,10 @@ tr.fail td:first-child{color:#c62828;font-weight:bold}td:not(.text){white-space:
 td.text{max-width:30em;overflow-wrap:break-word}
 td.text:nth-child(5){min-width:22em}td.text:nth-child(4),td.text:nth-child(6){min-width:12em}
 figure{display:inline-block;margin:1em 2em 1em 0}figcaption{font-weight:bold}
-svg text{font-family:system-ui,sans-serif;font-size:12px}.note{color:#555}"""
+svg text{font-family:system-ui,sans-serif;font-size:12px}.note{color:#555}
+.verdict{font-size:1.2em;font-weight:600;margin:.5em 0 1em}
+dl.legend{display:grid;grid-template-columns:max-content auto;gap:.2em 1em;font-size:.88em}
+dl.legend dt{font-weight:600}dl.legend dd{margin:0;color:#333}"""
 
 
 def ms(value: float | None) -> str:
@@ -63,6 +66,94 @@ SUMMARY_HEADERS = (
     "p50 ms",
     "p95 ms",
 )
+
+
+# What each column means, shown under the tables (terminal and report.html).
+LEGEND = {
+    "type": 'the question\'s label in the question set ("question" when it has none); '
+    '"all" is every question',
+    "n": "questions of this type",
+    "correct": "answerable questions whose answer holds every required phrase (must)",
+    "+cited": "correct and citing at least one of the files that hold the answer (sources)",
+    "abstained": "questions the documents cannot answer where the answer said so "
+    '("not in the documents"): higher is better',
+    "false abst": 'answerable questions where the answer wrongly said "not in the '
+    'documents": lower is better',
+    "forbidden": "answers containing a phrase the question set forbids (forbid)",
+    "cite P": "citation precision: share of cited files that hold the answer",
+    "cite R": "citation recall: share of the files holding the answer that were cited",
+    "hit@1": "a file holding the answer was the first passage retrieved",
+    "hit@3": "... among the first 3 passages retrieved",
+    "hit@5": "... among the first 5 passages retrieved",
+    "MRR": "mean reciprocal rank: 1 when the right file is retrieved first, 1/2 when second, "
+    "..., 0 when not retrieved",
+    "grounded": "answers (not abstentions) that carry at least one valid [n] citation",
+    "p50 ms": "median time to answer one question (retrieval + generation)",
+    "p95 ms": "95th percentile: 19 of 20 questions were answered faster",
+}
+# The per-question table's columns.
+QUESTION_LEGEND = {
+    "result": "pass when every check holds (correct, cites a gold file, abstains when it "
+    "should, no forbidden phrase)",
+    "why": "the checks that failed and what was missing",
+    "cited": "the files the answer's [n] markers point at",
+    "gold": "the files that hold the answer (the question's sources)",
+    "rank": "position of the first passage from a gold file among those retrieved (- : none)",
+    "ms": "time to answer this question",
+}
+
+
+def wrong_file_answers(run: EvalRun) -> int:
+    """Answers (not abstentions) to answerable questions that cite none of the gold files."""
+    return sum(
+        1
+        for r in run.results
+        if r.answer is not None and not r.answer.abstained and r.grade.cites_gold is False
+    )
+
+
+def verdict(run: EvalRun) -> str:
+    """The plain-language verdict at the top of the report.
+
+    "Answers 27 of 30 answerable questions correctly; said 'not in the documents' for 4 of 5
+    that are not; 1 answer cited the wrong file."
+    """
+    m = run.overall
+    parts = []
+    if m.answerable:
+        parts.append(f"Answers {m.correct} of {m.answerable} answerable questions correctly")
+    if m.unanswerable:
+        parts.append(
+            f"said 'not in the documents' for {m.abstained_unanswerable} of {m.unanswerable} "
+            "that are not"
+        )
+    wrong = wrong_file_answers(run)
+    if wrong:
+        parts.append(f"{wrong} answer{'s' * (wrong != 1)} cited the wrong file")
+    if m.false_abstentions:
+        n = m.false_abstentions
+        parts.append(f"{n} answerable question{'s' * (n != 1)} got 'not in the documents'")
+    if m.forbidden_violations:
+        parts.append(f"{m.forbidden_violations} answer(s) contained a forbidden phrase")
+    if m.errors:
+        parts.append(f"{m.errors} question(s) failed with an error")
+    if not parts:
+        return "No question was run."
+    text = "; ".join(parts)
+    return text[0].upper() + text[1:] + "."
+
+
+def legend_lines(headers: Sequence[str] = SUMMARY_HEADERS) -> list[str]:
+    """``"column: meaning"`` for each of ``headers`` that has an explanation."""
+    return [f"{h}: {LEGEND[h]}" for h in headers if h in LEGEND]
+
+
+def legend_html(headers: Sequence[str] = SUMMARY_HEADERS) -> str:
+    """The legend as an HTML definition list."""
+    items = "".join(
+        f"<dt>{escape(h)}</dt><dd>{escape(LEGEND[h])}</dd>" for h in headers if h in LEGEND
+    )
+    return f'<dl class="legend">{items}</dl>'
 
 
 def summary_rows(run: EvalRun) -> list[list[str]]:
@@ -146,8 +237,10 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def format_summary(run: EvalRun) -> str:
     """The terminal summary of one run: metrics per type, then latency."""
-    lines = [f"{run.label}: {run.overall.questions} questions, generator {run.generator}"]
+    lines = [verdict(run), ""]
+    lines += [f"{run.label}: {run.overall.questions} questions, generator {run.generator}"]
     lines += [text_table(SUMMARY_HEADERS, summary_rows(run)), ""]
+    lines += ["columns:", *(f"  {line}" for line in legend_lines()), ""]
     lines.append(text_table(("latency", "median ms", "p95 ms"), latency_rows(run.overall)))
     lines += [f"note: {n}" for n in run.notes]
     lines += [f"skipped invalid line: {p}" for p in run.problems]
@@ -263,10 +356,11 @@ def render_run(run: EvalRun, calibration: Calibration | None = None, source: str
     markers = {"median": m.total.median, "p95": m.total.p95}
     rows, classes = _question_rows(run.results)
     sections = [
+        f'<p class="verdict">{escape(verdict(run))}</p>',
         f'<p class="note">{escape(source)} · {m.questions} questions · generator '
         f"{escape(run.generator)} · {datetime.now():%Y-%m-%d %H:%M}</p>",
         *(f'<p class="note">{escape(n)}</p>' for n in run.notes),
-        "<h2>Summary</h2>" + html_table(SUMMARY_HEADERS, summary_rows(run)),
+        "<h2>Summary</h2>" + html_table(SUMMARY_HEADERS, summary_rows(run)) + legend_html(),
         html_table(("latency", "median ms", "p95 ms"), latency_rows(m)),
         '<h2>Charts</h2><div id="charts">'
         + _figure(type_chart(run), "Accuracy by question type")
@@ -287,8 +381,13 @@ def render_run(run: EvalRun, calibration: Calibration | None = None, source: str
         items = "".join(f"<li>{escape(str(p))}</li>" for p in run.problems)
         sections.append(f"<h2>Invalid lines (skipped)</h2><ul>{items}</ul>")
     headers = ("result", "id", "type", "question", "answer", "why", "cited", "gold", "rank", "ms")
+    question_legend = "".join(
+        f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in QUESTION_LEGEND.items()
+    )
     sections.append(
-        "<h2>Questions (failures first)</h2>" + html_table(headers, rows, classes, range(1, 8))
+        "<h2>Questions (failures first)</h2>"
+        + f'<dl class="legend">{question_legend}</dl>'
+        + html_table(headers, rows, classes, range(1, 8))
     )
     return _page(f"Evaluation: {run.label}", sections)
 
