@@ -269,7 +269,8 @@ def test_compare_says_how_to_fix_a_missing_docs_dir(
 def test_report_starts_with_a_plain_verdict_and_explains_every_column(dev_run) -> None:
     from html import escape
 
-    from assistant.evaluation.report import QUESTION_LEGEND, SUMMARY_HEADERS
+    from assistant.evaluation.report import SUMMARY_HEADERS
+    from assistant.evaluation.verdict import QUESTION_LEGEND
 
     command, out = dev_run
     o = json.loads((out / "summary.json").read_text(encoding="utf-8"))["overall"]
