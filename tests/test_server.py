@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from ollama_fake import FakeOllama
 from openai import APIStatusError, AuthenticationError, OpenAI
 from ui_helpers import FOLLOW_UP, SEED_FILE, SEED_QUESTION, SEEDS, free_port
 
@@ -42,9 +44,8 @@ def rag_env(root: Path, **extra: str) -> dict[str, str]:
         RAG_GENERATOR__NAME="extractive",
         RAG_CHATS__PATH=str(root / "chats.sqlite3"),
         PYTHONUNBUFFERED="1",
-        **extra,
     )
-    return env
+    return {**env, **extra}
 
 
 def wait_until_serving(proc: subprocess.Popen, url: str, budget_s: float = 120) -> None:
@@ -61,12 +62,9 @@ def wait_until_serving(proc: subprocess.Popen, url: str, budget_s: float = 120) 
     raise AssertionError(f"rag serve did not answer on {url} within {budget_s} s")
 
 
-@pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    root = tmp_path_factory.mktemp("api")
-    shutil.copytree(SEEDS, root / "docs")
-    env = rag_env(root, RAG_SERVER__TOKEN=TOKEN)
-    subprocess.run([RAG, "index"], env=env, check=True, timeout=600, capture_output=True)
+@contextlib.contextmanager
+def rag_serve(root: Path, env: dict[str, str]) -> Iterator[Api]:
+    """`rag serve` on a free loopback port until the block ends."""
     port = free_port()
     proc = subprocess.Popen(
         [RAG, "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True
@@ -82,6 +80,22 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder with docs/ (the seeds) and index/ built by `rag index`."""
+    root = tmp_path_factory.mktemp("api-seeds")
+    shutil.copytree(SEEDS, root / "docs")
+    done = subprocess.run([RAG, "index"], env=rag_env(root), timeout=600, capture_output=True)
+    assert done.returncode == 0, done.stderr
+    return root
+
+
+@pytest.fixture(scope="module")
+def api(indexed: Path) -> Iterator[Api]:
+    with rag_serve(indexed, rag_env(indexed, RAG_SERVER__TOKEN=TOKEN)) as running:
+        yield running
 
 
 def client(api: Api, token: str = TOKEN) -> OpenAI:
@@ -219,3 +233,28 @@ def test_beyond_loopback_without_a_token_it_refuses_to_start(tmp_path: Path) -> 
                           env=env, capture_output=True, text=True, timeout=60)  # fmt: skip
     assert done.returncode != 0
     assert "server.token" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_closing_a_stream_closes_the_ollama_stream(indexed: Path, tmp_path: Path) -> None:
+    words = [f"word{i} " for i in range(300)]
+    with FakeOllama(models=["m:latest"], reply=words, token_delay_s=0.1) as fake:
+        # Its own copy of the index (over the same documents: nothing is written here).
+        shutil.copytree(indexed / "index", tmp_path / "index")
+        env = rag_env(tmp_path, RAG_DOCS_DIR=str(indexed / "docs"), RAG_GENERATOR__NAME="ollama",
+                      RAG_OLLAMA__HOST=fake.url, RAG_OLLAMA__MODEL="m",
+                      RAG_OLLAMA__THINK="false")  # fmt: skip
+        with rag_serve(tmp_path, env) as running:
+            stream = client(running).chat.completions.create(
+                model="ollama", messages=[{"role": "user", "content": SEED_QUESTION}], stream=True
+            )
+            received = ""
+            for chunk in stream:
+                received += (chunk.choices[0].delta.content or "") if chunk.choices else ""
+                if "word3" in received:
+                    break
+            stream.close()
+            assert fake.disconnected.wait(15), "the server kept reading from Ollama"
+            assert fake.sent < 100, f"{fake.sent} of {len(words)} tokens were generated"
+            # The server is free: the next request is answered.
+            models = [m.id for m in client(running).models.list()]
+            assert "ollama:m:latest" in models
