@@ -191,7 +191,12 @@ def test_upload_list_search_and_remove_over_http(api: Api, tmp_path: Path) -> No
         assert (
             again.status_code == 404 and "no indexed document" in again.json()["error"]["message"]
         )
-    assert (api.docs / SEED_FILE).exists()  # the user's own files are untouched
+        assert not list(api.docs.glob("harbour-note*"))  # stored apart from the user's files
+        # The user's own files are read-only: the API refuses to delete them.
+        own = next(d for d in http.get("/v1/documents").json()["data"] if d["source"] == SEED_FILE)
+        refused = http.delete(f"/v1/documents/{own['id']}")
+        assert refused.status_code == 409 and "never deletes" in refused.json()["error"]["message"]
+    assert (api.docs / SEED_FILE).exists()
 
 
 def test_a_request_without_the_token_is_rejected(api: Api) -> None:

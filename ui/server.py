@@ -15,7 +15,6 @@ with the token as password).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import logging
@@ -31,6 +30,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.exceptions import HTTPException
 
 from assistant import Answer, Assistant, RagError, ReasoningDelta, TextDelta
+from ui import api_documents
 from ui import openai_compat as oa
 from ui.app import is_loopback
 
@@ -50,11 +50,6 @@ def check_token(host: str, token: str) -> str | None:
         f"refusing to serve the API on {host or 'all addresses'} without a token: set "
         "server.token (RAG_SERVER__TOKEN) to a long random string, or bind to 127.0.0.1"
     )
-
-
-def document_id(key: str) -> str:
-    """A stable, URL-safe id for the document whose index key is ``key``."""
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 
 
 def _error(status: int, message: str, code: str = "invalid_request") -> JSONResponse:
@@ -206,7 +201,7 @@ def _routes(app: FastAPI, assistant: Assistant) -> None:
     @app.get(f"{API_PREFIX}/documents")
     async def list_documents() -> dict[str, Any]:
         documents = await anyio.to_thread.run_sync(assistant.documents)
-        return {"object": "list", "data": [_document(d) for d in documents]}
+        return {"object": "list", "data": [api_documents.entry(d) for d in documents]}
 
     @app.post(f"{API_PREFIX}/documents")
     async def upload_documents(request: Request) -> dict[str, Any]:
@@ -220,11 +215,11 @@ def _routes(app: FastAPI, assistant: Assistant) -> None:
                 path = Path(tmp) / f"{number}"
                 path.write_bytes(await upload.read())
                 staged.append((upload.filename or "upload", path))
-            return await anyio.to_thread.run_sync(_add_uploads, assistant, staged)
+            return await anyio.to_thread.run_sync(api_documents.add_uploads, assistant, staged)
 
     @app.delete(f"{API_PREFIX}/documents/{{doc_id}}")
     async def remove_document(doc_id: str) -> dict[str, Any]:
-        return await anyio.to_thread.run_sync(_remove, assistant, doc_id)
+        return await anyio.to_thread.run_sync(api_documents.remove, assistant, doc_id)
 
     @app.get(f"{API_PREFIX}/index/status")
     async def index_status() -> dict[str, Any]:
@@ -309,11 +304,6 @@ def _data(obj: dict[str, Any]) -> str:
     return f"data: {json.dumps(obj, ensure_ascii=False)}\n\n"
 
 
-def _document(d: Any) -> dict[str, Any]:
-    return {"id": document_id(d.key), "object": "document", "source": d.source,
-            "title": d.title, "chunks": d.chunks}  # fmt: skip
-
-
 def _passage(rank: int, c: Any) -> dict[str, Any]:
     return {
         "rank": rank,
@@ -324,34 +314,6 @@ def _passage(rank: int, c: Any) -> dict[str, Any]:
         "span": [c.start, c.end],
         "chunk_id": c.chunk_id,
     }
-
-
-def _add_uploads(assistant: Assistant, staged: list[tuple[str, Path]]) -> dict[str, Any]:
-    from ui.uploads import save_uploads
-
-    settings = assistant.settings
-    docs = Path(settings.docs_dir)
-    result = save_uploads(staged, docs, int(settings.server.max_upload_mb * 1e6))
-    todo = result.saved + [docs.resolve() / name for name in result.already_present]
-    report = assistant.index(todo, progress=False) if todo else None
-    skipped = dict(report.skipped) if report else {}
-    for path in result.saved:  # an upload the indexer cannot read does not linger
-        if path.name in skipped:
-            path.unlink(missing_ok=True)
-    rejected = [{"name": n, "reason": r} for n, r in [*result.rejected, *skipped.items()]]
-    known = {d.source: d for d in assistant.documents()}
-    added = [_document(known[p.name]) for p in result.saved if p.name in known]
-    return {"added": added, "already_present": list(result.already_present),
-            "rejected": rejected, "summary": report.summary() if report else ""}  # fmt: skip
-
-
-def _remove(assistant: Assistant, doc_id: str) -> dict[str, Any]:
-    for document in assistant.documents():
-        if document_id(document.key) == doc_id:
-            report = assistant.remove_document(document.key)
-            return {"removed": _document(document), "summary": report.summary()}
-    raise oa.RequestError(f"no indexed document has id '{doc_id}'; GET /v1/documents lists "
-                          "them", status=404, code="document_not_found")  # fmt: skip
 
 
 def _mount_ui(app: FastAPI, assistant: Assistant, host: str, token: str | None) -> None:
