@@ -72,6 +72,11 @@ def test_reload_keeps_the_conversation_and_its_sources(
         f"() => document.querySelector('#sources .rag-cited').innerText.includes({SEED_FILE!r})"
     )
     assert tab.page.locator("#sources mark").count() >= 1
+    # Clicking an answer in the chat shows its sources too.
+    tab.page.locator(BOT).last.click()
+    tab.page.wait_for_function(
+        "() => document.querySelector('#turn-picker input[value=\"2\"]')?.checked === true"
+    )
     # The follow-up still has its history after the reload.
     third = tab.ask("Which company did she join?")
     assert "Xiaomi" in third["answer"]
@@ -188,11 +193,13 @@ def test_phone_width_keeps_the_input_on_the_first_screen(
         chromium, own_server, viewport={"width": 390, "height": 844}, is_mobile=True
     )
     box = tab.page.locator("#question textarea").bounding_box()
+    print(f"phone: question box {box}")
     assert box is not None and box["y"] + box["height"] <= 844, box
     tab.ask(SEED_QUESTION)
     chat_box = tab.page.locator("#chat").bounding_box()
     sources = tab.page.locator("#sources").bounding_box()
     examples = tab.page.locator("#examples").bounding_box()
+    print(f"phone: chat {chat_box}, sources {sources}, examples {examples}")
     assert chat_box["y"] < sources["y"] < examples["y"], (chat_box, sources, examples)
     ctx.close()
 

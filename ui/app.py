@@ -306,6 +306,10 @@ def _wire(app: gr.Blocks, page: SimpleNamespace, assistant: Assistant) -> None:
     page.turns.input(
         chat_list.show_turn, [page.session, page.turns], [page.sources, page.accepted], **private
     )
+    page.chatbot.select(
+        chat_list.select_message, page.session, [page.sources, page.turns, page.accepted],
+        **private,
+    )  # fmt: skip
     page.save_question.click(
         chat_list.save_test_question,
         [page.session, page.turns, page.accepted, page.qset],

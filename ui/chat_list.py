@@ -127,6 +127,24 @@ def show_turn(session: chat.Session, number: int | None) -> tuple[str, str]:
     return render.sources_html(session.answers[number - 1][1]), _accepted(session, number)
 
 
+def turn_of_message(session: chat.Session, index: int) -> int | None:
+    """The answer number (1-based) that chat message ``index`` belongs to, if it is finished."""
+    if not session or not 0 <= index < len(session.messages):
+        return None
+    number = sum(1 for m in session.messages[: index + 1] if m.get("role") == "user")
+    return number if 1 <= number <= len(session.answers) else None
+
+
+def select_message(session: chat.Session, evt: gr.SelectData) -> tuple:
+    """Clicking a message of the chat shows that turn's sources (sources, picker, answer)."""
+    index = evt.index if isinstance(evt.index, int) else (evt.index or [None])[0]
+    number = turn_of_message(session, index) if isinstance(index, int) else None
+    if number is None:
+        return gr.skip(), gr.skip(), gr.skip()
+    sources, accepted = show_turn(session, number)
+    return sources, gr.Radio(value=number), accepted
+
+
 def respond(
     assistant: Assistant,
     store: ChatStore,

@@ -46,6 +46,7 @@ CSS = """
   #rag-header p { display: none; }
   #rag-header h1 { font-size: 1.2rem; }
   #chat { height: 42vh !important; max-height: 42vh; }
+  #question { flex-basis: 100% !important; min-width: 100% !important; }
   #ask, #stop, #clear { min-width: 0 !important; }
 }
 """
