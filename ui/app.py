@@ -163,7 +163,7 @@ def _chat_tab(page: SimpleNamespace) -> None:
                 feedback_options=None,
                 placeholder="Ask a question about your documents.",
             )
-            with gr.Row():
+            with gr.Row(elem_id="ask-row"):
                 page.question = gr.Textbox(
                     show_label=False,
                     placeholder="Ask a question about your documents…",

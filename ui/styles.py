@@ -46,7 +46,8 @@ CSS = """
   #rag-header p { display: none; }
   #rag-header h1 { font-size: 1.2rem; }
   #chat { height: 42vh !important; max-height: 42vh; }
-  #question { flex-basis: 100% !important; min-width: 100% !important; }
+  #ask-row { flex-wrap: wrap !important; }
+  #ask-row > :has(#question) { flex: 1 1 100% !important; min-width: 100% !important; }
   #ask, #stop, #clear { min-width: 0 !important; }
 }
 """
