@@ -146,13 +146,23 @@ def server(request: pytest.FixtureRequest, corpus: Corpus) -> Server:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """Headless Debian Chromium driven by Playwright (never ``playwright install``)."""
+def chromium(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright (never ``playwright install``).
+
+    One browser for the session even when several modules import this fixture: a second
+    Playwright instance cannot start inside the first one's event loop.
+    """
+    cache = request.config.stash.setdefault(_CACHE, {})
+    if "chromium" in cache:
+        yield cache["chromium"]
+        return
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `apt-get install -y chromium` (make setup)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        cache["chromium"] = browser
         yield browser
+        cache.pop("chromium", None)
         browser.close()
