@@ -36,13 +36,10 @@ CREATE INDEX IF NOT EXISTS turns_by_chat ON turns(chat_id, id);
 
 
 def chats_path(settings: Settings) -> Path:
-    """Where the chats file lives: ``chats.path``, else ``chats.sqlite3`` beside ``index_dir``.
-
-    The one place that decides it, so a per-user data folder can take over later.
-    """
+    """Where the chats file lives: ``chats.path``, else ``chats.sqlite3`` in the data home."""
     if settings.chats.path:
-        return Path(settings.chats.path)
-    return Path(settings.index_dir).parent / "chats.sqlite3"
+        return Path(settings.chats.path).expanduser()
+    return Path(settings.home) / "chats.sqlite3"
 
 
 class ChatNotFound(RagError):

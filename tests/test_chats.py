@@ -21,9 +21,9 @@ def store(tmp_path: Path) -> ChatStore:
     return ChatStore(tmp_path / "data" / "chats.sqlite3")
 
 
-def test_chats_path_defaults_beside_the_index_and_follows_the_setting(seed_index) -> None:
+def test_chats_path_defaults_to_the_data_home_and_follows_the_setting(seed_index) -> None:
     settings, _ = seed_index
-    assert chats_path(settings) == Path(settings.index_dir).parent / "chats.sqlite3"
+    assert chats_path(settings) == Path(settings.home) / "chats.sqlite3"
     moved = settings.replace(**{"chats.path": "/tmp/x/chats.db"})
     assert chats_path(moved) == Path("/tmp/x/chats.db")
 

@@ -23,6 +23,7 @@ pytestmark = pytest.mark.slow
 RAG = str(Path(sys.executable).with_name("rag"))
 TOKEN = "test-token-0123456789"
 MARKER = re.compile(r"\[(\d+)\]")
+OTHER = "004_f1f80820b8aa46f4.txt"  # a seed no other test of this module needs
 
 
 @dataclass
@@ -39,7 +40,8 @@ class Api:
 def rag_env(root: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     env.update(
-        RAG_DOCS_DIR=str(root / "docs"),
+        RAG_HOME=str(root),
+        RAG_DOCS_DIR=str(root / "uploads"),
         RAG_INDEX_DIR=str(root / "index"),
         RAG_GENERATOR__NAME="extractive",
         RAG_CHATS__PATH=str(root / "chats.sqlite3"),
@@ -72,7 +74,7 @@ def rag_serve(root: Path, env: dict[str, str]) -> Iterator[Api]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(proc, url)
-        yield Api(url, root / "docs", env)
+        yield Api(url, root / "seeds", env)
     finally:
         proc.terminate()
         try:
@@ -84,10 +86,11 @@ def rag_serve(root: Path, env: dict[str, str]) -> Iterator[Api]:
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder with docs/ (the seeds) and index/ built by `rag index`."""
+    """A folder with seeds/ (a registered source) and index/ built by `rag index seeds`."""
     root = tmp_path_factory.mktemp("api-seeds")
-    shutil.copytree(SEEDS, root / "docs")
-    done = subprocess.run([RAG, "index"], env=rag_env(root), timeout=600, capture_output=True)
+    shutil.copytree(SEEDS, root / "seeds")
+    done = subprocess.run([RAG, "index", str(root / "seeds")], env=rag_env(root), timeout=600,
+                          capture_output=True)  # fmt: skip
     assert done.returncode == 0, done.stderr
     return root
 
@@ -183,20 +186,23 @@ def test_upload_list_search_and_remove_over_http(api: Api, tmp_path: Path) -> No
         top = found.json()["data"][0]
         assert top["rank"] == 1 and top["source"] == note.name and "Sorensen" in top["text"]
 
+        stored = api.docs.parent / "uploads" / note.name
+        assert stored.exists()  # the upload is a copy the assistant keeps in its own folder
         removed = http.delete(f"/v1/documents/{doc['id']}")
         assert removed.status_code == 200, removed.text
+        assert removed.json()["file_deleted"] is True and not stored.exists()
         assert doc["id"] not in {d["id"] for d in http.get("/v1/documents").json()["data"]}
         assert http.get("/v1/index/status").json()["documents"] == before["documents"]
         again = http.delete(f"/v1/documents/{doc['id']}")
         assert (
             again.status_code == 404 and "no indexed document" in again.json()["error"]["message"]
         )
-        assert not list(api.docs.glob("harbour-note*"))  # stored apart from the user's files
-        # The user's own files are read-only: the API refuses to delete them.
-        own = next(d for d in http.get("/v1/documents").json()["data"] if d["source"] == SEED_FILE)
-        refused = http.delete(f"/v1/documents/{own['id']}")
-        assert refused.status_code == 409 and "never deletes" in refused.json()["error"]["message"]
-    assert (api.docs / SEED_FILE).exists()
+        # One of the user's own files: out of the index, still on disk.
+        own = next(d for d in http.get("/v1/documents").json()["data"] if d["source"] == OTHER)
+        dropped = http.delete(f"/v1/documents/{own['id']}")
+        assert dropped.status_code == 200 and dropped.json()["file_deleted"] is False
+        assert own["id"] not in {d["id"] for d in http.get("/v1/documents").json()["data"]}
+    assert (api.docs / OTHER).exists()
 
 
 def test_a_request_without_the_token_is_rejected(api: Api) -> None:
@@ -245,7 +251,7 @@ def test_closing_a_stream_closes_the_ollama_stream(indexed: Path, tmp_path: Path
     with FakeOllama(models=["m:latest"], reply=words, token_delay_s=0.1) as fake:
         # Its own copy of the index (over the same documents: nothing is written here).
         shutil.copytree(indexed / "index", tmp_path / "index")
-        env = rag_env(tmp_path, RAG_DOCS_DIR=str(indexed / "docs"), RAG_GENERATOR__NAME="ollama",
+        env = rag_env(tmp_path, RAG_GENERATOR__NAME="ollama",
                       RAG_OLLAMA__HOST=fake.url, RAG_OLLAMA__MODEL="m",
                       RAG_OLLAMA__THINK="false")  # fmt: skip
         with rag_serve(tmp_path, env) as running:

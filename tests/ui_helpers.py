@@ -65,12 +65,18 @@ class Corpus:
 
     def another(self, **overrides: Any) -> Assistant:
         """Another assistant over this index (sharing the loaded embedder)."""
-        return Assistant(self.settings(**overrides), embedder=self.assistant.embedder)
+        return Assistant.from_settings(
+            self.settings(**overrides), embedder=self.assistant.retriever.embedder
+        )
 
 
 def corpus_settings(docs: Path, index: Path, **overrides: Any) -> Settings:
-    """Extractive settings for ``docs``/``index``, ignoring ``RAG_*`` variables of the shell."""
-    base = {"docs_dir": str(docs), "index_dir": str(index), "generator.name": "extractive"}
+    """Extractive settings for ``docs``/``index``, ignoring ``RAG_*`` variables of the shell.
+
+    ``home`` is the index's parent, so chats and the like never land in the user's data home.
+    """
+    base = {"docs_dir": str(docs), "index_dir": str(index), "generator.name": "extractive",
+            "home": str(Path(index).parent)}  # fmt: skip
     return load_settings(overrides={**base, **overrides}, environ={})
 
 
@@ -125,8 +131,10 @@ def corpus(
         docs.mkdir()
         for seed in sorted(SEEDS.glob("*.txt")):
             shutil.copy(seed, docs / seed.name)
-        assistant = Assistant(corpus_settings(docs, root / "index"), embedder=embedder)
-        assistant.index([docs], progress=False)
+        assistant = Assistant.from_settings(
+            corpus_settings(docs, root / "index"), embedder=embedder
+        )
+        assistant.library.add([docs], progress=False)
         return Corpus(docs, root / "index", assistant)
 
     return _once(request, "corpus", make)

@@ -1,8 +1,8 @@
-"""The API's document endpoints: list, upload, remove, over the assistant's index.
+"""The API's document endpoints: list, upload, remove, through the assistant's ``Library``.
 
-Uploads are stored by the assistant in its own folder (``uploads_dir``), never among the
-user's files; removing an upload deletes the stored copy and its chunks. The user's own files
-are read-only to us: the API refuses to delete them (409) and says how to take them out.
+Uploads are stored in the folder the assistant manages (``docs_dir``, by default
+``<home>/uploads``). Removing takes a document out of the index and out of the next sync;
+the file is deleted only when it is such an upload, never one of the user's own files.
 """
 
 from __future__ import annotations
@@ -11,14 +11,10 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from assistant import Assistant, DocumentInfo, Settings
+from assistant import Assistant
+from assistant.library import DocumentInfo
 from ui.openai_compat import RequestError
 from ui.uploads import save_uploads
-
-
-def uploads_dir(settings: Settings) -> Path:
-    """Where API uploads are stored: ``uploads`` beside ``index_dir`` (one place to move)."""
-    return Path(settings.index_dir).parent / "uploads"
 
 
 def document_id(key: str) -> str:
@@ -33,40 +29,32 @@ def entry(d: DocumentInfo) -> dict[str, Any]:
 
 
 def add_uploads(assistant: Assistant, staged: list[tuple[str, Path]]) -> dict[str, Any]:
-    """Store the uploaded files ``(name, temporary path)`` in ``uploads_dir`` and index them."""
+    """Store the uploaded files ``(name, temporary path)`` in ``docs_dir`` and index them."""
     settings = assistant.settings
-    folder = uploads_dir(settings)
+    folder = Path(settings.docs_dir)
     folder.mkdir(parents=True, exist_ok=True)
     result = save_uploads(staged, folder, int(settings.server.max_upload_mb * 1e6))
     todo = result.saved + [folder.resolve() / name for name in result.already_present]
-    report = assistant.index(todo, progress=False) if todo else None
+    report = assistant.library.add(todo, progress=False) if todo else None
     skipped = dict(report.skipped) if report else {}
     for path in result.saved:  # an upload the indexer cannot read does not linger
         if path.name in skipped:
             path.unlink(missing_ok=True)
     rejected = [{"name": n, "reason": r} for n, r in [*result.rejected, *skipped.items()]]
     stored = {str(p.resolve()) for p in result.saved}
-    added = [entry(d) for d in assistant.documents() if str(Path(d.key).resolve()) in stored]
+    added = [
+        entry(d) for d in assistant.library.documents() if str(Path(d.key).resolve()) in stored
+    ]
     return {"added": added, "already_present": list(result.already_present),
             "rejected": rejected, "summary": report.summary() if report else ""}  # fmt: skip
 
 
 def remove(assistant: Assistant, doc_id: str) -> dict[str, Any]:
-    """Remove the document ``doc_id``: an upload's stored copy goes with its chunks."""
-    for document in assistant.documents():
-        if document_id(document.key) != doc_id:
-            continue
-        folder = uploads_dir(assistant.settings).resolve()
-        path = Path(document.key).resolve()
-        if not path.is_relative_to(folder):
-            raise RequestError(
-                f"{document.source} is your own file ({document.key}), not an upload; the API "
-                "never deletes it. Move it out of the indexed folder and run `rag index`",
-                status=409,
-                code="not_an_upload",
-            )
-        path.unlink(missing_ok=True)
-        report = assistant.index([folder], progress=False)
-        return {"removed": entry(document), "file_deleted": True, "summary": report.summary()}
+    """Take the document ``doc_id`` out of the index (an upload's stored copy is deleted)."""
+    for document in assistant.library.documents():
+        if document_id(document.key) == doc_id:
+            removal = assistant.library.remove(document.key, progress=False)
+            return {"removed": entry(document), "file_deleted": removal.file_deleted,
+                    "summary": removal.report.summary()}  # fmt: skip
     raise RequestError(f"no indexed document has id '{doc_id}'; GET /v1/documents lists them",
                        status=404, code="document_not_found")  # fmt: skip

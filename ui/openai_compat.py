@@ -146,23 +146,20 @@ def error_body(message: str, code: str = "invalid_request", kind: str = "") -> d
     return {"error": {"message": message, "type": kind, "code": code}}
 
 
-def model_ids(ollama_models: Sequence[str]) -> list[str]:
-    """The models offered: the generator choices, and one ``ollama:<name>`` per Ollama model."""
-    return ["auto", "extractive", "ollama", *(f"ollama:{name}" for name in ollama_models)]
-
-
-def parse_model(model: Any) -> tuple[str | None, str | None]:
-    """``(generator, ollama model)`` for a model id; None/empty means the settings' choice."""
+def parse_model(model: Any, names: Sequence[str]) -> tuple[str | None, str | None]:
+    """``(generator, model)`` for a model id: a generator name (``names``, e.g. ``auto``,
+    ``extractive``, ``ollama``) or ``<generator>:<model>``; None/empty: the settings' choice."""
     if model in (None, ""):
         return None, None
     if not isinstance(model, str):
         raise RequestError("'model' must be a string such as 'extractive'")
-    if model in ("auto", "extractive", "ollama"):
+    if model in names:
         return model, None
-    if model.startswith("ollama:") and len(model) > len("ollama:"):
-        return "ollama", model.split(":", 1)[1]
+    backend, _, name = model.partition(":")
+    if backend in names and backend != "auto" and name:
+        return backend, name
     raise RequestError(
-        f"unknown model '{model}'; GET /v1/models lists them (auto, extractive, ollama:<name>)",
+        f"unknown model '{model}'; GET /v1/models lists them ({', '.join(names)}, ollama:<name>)",
         status=404,
         code="model_not_found",
     )

@@ -174,18 +174,15 @@ async def _json_body(request: Request) -> dict[str, Any]:
 def _routes(app: FastAPI, assistant: Assistant) -> None:
     @app.get(f"{API_PREFIX}/models")
     async def models() -> dict[str, Any]:
-        listed = await anyio.to_thread.run_sync(assistant.ollama_models)
-        data = [
-            {"id": mid, "object": "model", "created": 0, "owned_by": "local"}
-            for mid in oa.model_ids(listed)
-        ]
+        ids = await anyio.to_thread.run_sync(_model_ids, assistant)
+        data = [{"id": mid, "object": "model", "created": 0, "owned_by": "local"} for mid in ids]
         return {"object": "list", "data": data}
 
     @app.post(f"{API_PREFIX}/chat/completions", response_model=None)
     async def chat_completions(request: Request) -> Any:
         body = await _json_body(request)
         question, history = oa.split_messages(body.get("messages"))
-        generator, model = oa.parse_model(body.get("model"))
+        generator, model = oa.parse_model(body.get("model"), assistant.generators.names)
         model_name = body.get("model") or assistant.settings.generator.name
         options = {"history": history, "generator": generator, "model": model}
         events = assistant.stream(question, **options)
@@ -200,7 +197,7 @@ def _routes(app: FastAPI, assistant: Assistant) -> None:
 
     @app.get(f"{API_PREFIX}/documents")
     async def list_documents() -> dict[str, Any]:
-        documents = await anyio.to_thread.run_sync(assistant.documents)
+        documents = await anyio.to_thread.run_sync(assistant.library.documents)
         return {"object": "list", "data": [api_documents.entry(d) for d in documents]}
 
     @app.post(f"{API_PREFIX}/documents")
@@ -223,7 +220,7 @@ def _routes(app: FastAPI, assistant: Assistant) -> None:
 
     @app.get(f"{API_PREFIX}/index/status")
     async def index_status() -> dict[str, Any]:
-        status = await anyio.to_thread.run_sync(assistant.status)
+        status = await anyio.to_thread.run_sync(assistant.library.status)
         return {"documents": status.documents, "chunks": status.chunks,
                 "embedder": status.embedder}  # fmt: skip
 
@@ -243,19 +240,26 @@ def _routes(app: FastAPI, assistant: Assistant) -> None:
         return {"object": "list", "data": [_passage(i, c) for i, c in enumerate(chunks, 1)]}
 
 
-def _search(assistant: Assistant, query: str, mode: str | None, top_k: int) -> list:
-    from assistant.retrieval import RetrievalOptions
+def _model_ids(assistant: Assistant) -> list[str]:
+    """The generator choices, and ``<backend>:<model>`` for each model a backend offers."""
+    ids = list(assistant.generators.names)
+    for name in assistant.generators.names:
+        if name != "auto":
+            try:
+                ids += [f"{name}:{m}" for m in assistant.generators.models(name)]
+            except RagError:  # unreachable backend: its models are simply not listed
+                continue
+    return ids
 
+
+def _search(assistant: Assistant, query: str, mode: str | None, top_k: int) -> list:
     query = query.strip()
     if not query:
         raise oa.RequestError("'query' is empty; send the text to search for")
     limit = assistant.settings.query.max_chars
     if len(query) > limit:
         raise oa.RequestError(f"'query' is over the {limit} character limit (query.max_chars)")
-    r = assistant.settings.retrieval
-    options = RetrievalOptions(mode=mode or r.mode, top_k=top_k,
-                               candidates=max(r.candidates, top_k), rrf_k=r.rrf_k)  # fmt: skip
-    return list(assistant.retriever.retrieve(query, options))
+    return list(assistant.retriever.retrieve(query, top_k=top_k, mode=mode))
 
 
 def _first(events: Iterator) -> Any:
