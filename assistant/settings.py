@@ -12,7 +12,7 @@ import copy
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -92,6 +92,12 @@ class EmbedderSettings(_Section):
         demos only).""",
     )
     batch_size: int = _doc(64, "Texts encoded per forward pass.", ge=1)
+    device: Literal["auto", "cpu", "cuda"] = _doc(
+        "auto",
+        """Where the model runs: "auto" uses a GPU when onnxruntime (or torch, for the torch
+        backend) offers one, else the CPU; "cuda" asks for the GPU and says why when it falls
+        back to the CPU; "cpu" never uses a GPU.""",
+    )
 
     _backend = _registered("embedder.backend")
 

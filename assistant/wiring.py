@@ -78,16 +78,18 @@ AUTO_ORDER = ("ollama", "extractive")
 
 def _sentence_transformer(backend: str) -> Callable[[Settings], Embedder]:
     def make(settings: Settings) -> Embedder:
-        from index.embedding import SentenceTransformerEmbedder
+        from index.embedders import SentenceTransformerEmbedder
 
         e = settings.embedder
-        return SentenceTransformerEmbedder(e.model, batch_size=e.batch_size, backend=backend)
+        return SentenceTransformerEmbedder(
+            e.model, batch_size=e.batch_size, backend=backend, device=e.device
+        )
 
     return make
 
 
 def _hashing(settings: Settings) -> Embedder:
-    from index.hash_embedder import HashEmbedder
+    from index.embedders.hashing import HashEmbedder
 
     return HashEmbedder()
 
