@@ -258,6 +258,24 @@ class UiSettings(_Section):
     max_upload_mb: float = _doc(20, "Largest upload accepted (megabytes).", gt=0)
 
 
+class ChatsSettings(_Section):
+    path: str = _doc(
+        "", "SQLite file holding the saved conversations. Empty: <home>/chats.sqlite3."
+    )
+
+
+class ServerSettings(_Section):
+    host: str = _doc("127.0.0.1", "Address `rag serve` (the HTTP API and the chat) binds to.")
+    port: int = _doc(8080, "Port of `rag serve`.", ge=0, le=65535)
+    token: str = _doc(
+        "",
+        """Bearer token the API requires (Authorization: Bearer ...); required whenever host is
+        not a loopback address (also RAG_SERVER__TOKEN).""",
+    )
+    max_body_kb: int = _doc(256, "Largest JSON request body accepted (kilobytes).", ge=1)
+    max_upload_mb: float = _doc(20, "Largest document upload accepted (megabytes).", gt=0)
+
+
 class Settings(_Section):
     """Every setting of the assistant, with its default and what it means.
 
@@ -292,6 +310,8 @@ class Settings(_Section):
     llamacpp: LlamaCppSettings = LlamaCppSettings()
     query: QuerySettings = QuerySettings()
     ui: UiSettings = UiSettings()
+    chats: ChatsSettings = ChatsSettings()
+    server: ServerSettings = ServerSettings()
     # Where each top-level key's value came from, for error messages; not a setting.
     sources: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
 

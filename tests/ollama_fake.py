@@ -61,6 +61,9 @@ class FakeOllama:
     behaviour: Behaviour = "normal"
     chat_error: tuple[int, str] | None = None
     done_reason: str = "stop"
+    # Seconds between streamed lines (a slow model); with it, ``sent`` counts the lines
+    # written and ``disconnected`` is set when the client closed the stream before the end.
+    token_delay_s: float = 0.0
     requests: list[RecordedRequest] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -69,6 +72,8 @@ class FakeOllama:
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
+        self.sent = 0
+        self.disconnected = threading.Event()
 
     @property
     def url(self) -> str:
@@ -238,7 +243,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         for line in [*lines, final]:
-            self._write_chunk(line)
+            if fake.token_delay_s and fake._release.wait(fake.token_delay_s):
+                return  # the test is over
+            try:
+                self._write_chunk(line)
+            except (BrokenPipeError, ConnectionResetError):
+                fake.disconnected.set()
+                return
+            fake.sent += 1
         self.wfile.write(b"0\r\n\r\n")
 
     def _write_chunk(self, obj: dict[str, Any]) -> None:

@@ -105,7 +105,9 @@ def test_chat_markdown_neutralises_html_images_and_links(given: str) -> None:
 
 def test_thinking_is_a_separate_collapsed_message() -> None:
     message = render.thinking_message("Let me <b>think</b>", done=True)
-    assert message["metadata"] == {"title": "Thinking…", "status": "done"}
+    assert message["metadata"] == {"title": "Reasoning", "status": "done"}
+    pending = render.thinking_message("hm", done=False)
+    assert pending["metadata"] == {"title": "Thinking…", "status": "pending"}
     assert "<b>" not in message["content"]
 
 
@@ -315,7 +317,8 @@ def test_respond_streams_keeps_reasoning_apart_and_sends_history() -> None:
     messages, sources, status, session, box = updates[-1]
     assert [m["role"] for m in messages] == ["user", "assistant", "assistant"]
     thinking, final = messages[1], messages[2]
-    assert thinking["metadata"]["title"] == "Thinking…"
+    assert thinking["metadata"]["title"] == "Reasoning"  # "Thinking…" only while it thinks
+    assert updates[1][0][1]["metadata"]["title"] == "Thinking…"
     assert "The user asks" in thinking["content"] and "<about>" not in thinking["content"]
     assert final["content"] == QUOTE + " [1]"  # the reasoning never reaches the answer
     assert "002_news.txt" in sources and box == ""

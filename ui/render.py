@@ -19,6 +19,8 @@ CONTEXT_CHARS = 280
 # Characters shown of a retrieved passage that the answer did not cite.
 SNIPPET_CHARS = 320
 THINKING_TITLE = "Thinking…"
+# The reasoning message's title once the answer is complete.
+THOUGHT_TITLE = "Reasoning"
 EMPTY_SOURCES = "Ask a question: the passages the answer quotes will appear here."
 
 # Markdown that makes the browser fetch or link something: images, inline links, autolinks,
@@ -49,7 +51,10 @@ def thinking_message(reasoning: str, done: bool) -> dict:
     return {
         "role": "assistant",
         "content": chat_markdown(reasoning),
-        "metadata": {"title": THINKING_TITLE, "status": "done" if done else "pending"},
+        "metadata": {
+            "title": THOUGHT_TITLE if done else THINKING_TITLE,
+            "status": "done" if done else "pending",
+        },
     }
 
 
@@ -219,6 +224,21 @@ def sources_html(answer: Answer) -> str:
 def placeholder_html(message: str = EMPTY_SOURCES) -> str:
     """A muted one-line panel (before the first question, after clearing)."""
     return f'<div class="rag-sources"><p class="rag-none">{html.escape(message)}</p></div>'
+
+
+def working_html(message: str) -> str:
+    """The panel while an answer is on its way (``rag-working``: tests wait for it to go)."""
+    return (
+        f'<div class="rag-sources rag-working"><p class="rag-none">{html.escape(message)}</p></div>'
+    )
+
+
+def turn_label(number: int, question: str, limit: int = 48) -> str:
+    """``"2. Who leads that company?"``, cut to ``limit`` characters, for the turn picker."""
+    question = " ".join(question.split())
+    if len(question) > limit:
+        question = question[: limit - 1].rstrip() + "…"
+    return f"{number}. {question}"
 
 
 # -- status -------------------------------------------------------------------------------------
