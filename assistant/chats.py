@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +190,13 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
     return data
 
 
+def _record(cls, data: dict[str, Any]):
+    """A ``Citation``/``RetrievedChunk`` from its ``to_dict()`` (keys are its field names), so
+    fields added later (a page, a support flag) round-trip without a change here."""
+    names = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in data.items() if k in names})
+
+
 def answer_from_json(data: dict[str, Any]) -> Answer:
     """The ``Answer`` stored by ``answer_to_json``."""
     timings = data.get("timings_ms") or {}
@@ -199,28 +206,11 @@ def answer_from_json(data: dict[str, Any]) -> Answer:
         abstained=bool(data.get("abstained")),
         grounded=bool(data.get("grounded")),
         generator=data.get("generator", ""),
-        citations=tuple(
-            Citation(
-                c["n"], c["chunk_id"], c["source"], c.get("title"), c["quote"], c["start"], c["end"]
-            )
-            for c in data.get("citations", [])
-        ),
-        retrieved=tuple(
-            RetrievedChunk(
-                r["chunk_id"],
-                r["source"],
-                r.get("title"),
-                r.get("text", ""),
-                r["start"],
-                r["end"],
-                r.get("score", 0.0),
-                r.get("dense_score"),
-                r.get("lexical_score"),
-            )  # fmt: skip
-            for r in data.get("retrieved", [])
-        ),
+        citations=tuple(_record(Citation, c) for c in data.get("citations", [])),
+        retrieved=tuple(_record(RetrievedChunk, r) for r in data.get("retrieved", [])),
         reasoning=data.get("reasoning"),
         timings=Timings(**{k: timings.get(k, 0.0) for k in ("retrieve", "generate", "total")}),
         notice=data.get("notice"),
         dropped_citations=int(data.get("dropped_citations", 0)),
+        grounded_share=data.get("grounded_share"),
     )
