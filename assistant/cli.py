@@ -180,7 +180,7 @@ def run_index(args: argparse.Namespace, settings: Settings) -> int:
         more = f" and {len(report.unsupported) - 10} more" if len(report.unsupported) > 10 else ""
         _say(f"skipped {len(report.unsupported)} file(s) of unsupported type: {shown}{more}")
     print(report.summary())
-    return 0
+    return 130 if report.cancelled else 0
 
 
 def run_sources(args: argparse.Namespace, settings: Settings) -> int:

@@ -21,6 +21,7 @@ import hashlib
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
@@ -35,14 +36,16 @@ from index.errors import RagError
 from index.loaders import SkipFile, loader_for
 from index.manifest import FileEntry, Manifest, SkippedEntry
 from index.names import shown
+from index.progress import Progress
 from index.protocols import Embedder, KeywordIndex, VectorStore
+from index.stages import Stages
 
 log = logging.getLogger(__name__)
 # Chunks embedded together; several small files share one batch.
-EMBED_GROUP = 256
+EMBED_GROUP = 64
+# Batches waiting between two stages (loading -> model -> store): memory stays flat.
+PIPELINE_DEPTH = 2
 MANIFEST_SAVE_SECONDS = 2.0
-# Without a terminal, runs of at least this many files report progress as plain lines.
-PLAIN_PROGRESS_MIN = 20
 
 
 class PathNotFound(RagError):
@@ -69,6 +72,7 @@ class IndexReport:
     chunks_total: int = 0
     characters: int = 0
     seconds: float = 0.0
+    cancelled: bool = False  # stopped early (Ctrl-C, Cancel): the next run finishes the work
 
     def summary(self) -> str:
         """One line: files added/changed/removed/skipped, chunks and seconds."""
@@ -110,6 +114,8 @@ class Indexer:
         self.max_file_bytes = max_file_bytes
         self.on_message = on_message
         self.progress = sys.stderr.isatty() if progress is None else progress
+        # Set from another thread (the UI's Cancel button) to stop after the current batch.
+        self.cancel = threading.Event()
 
     def run(
         self,
@@ -317,36 +323,67 @@ class Indexer:
         manifest.save()
 
     def _index_files(self, manifest: Manifest, todo: list[_Candidate], report: IndexReport) -> None:
-        """Read, load, chunk, embed and write each file in turn (only one file's bytes held)."""
-        bar = _progress_bar(len(todo), self.progress)
-        group: list[tuple[Document, list[Chunk]]] = []
-        last_save = time.monotonic()
-        step = max(1, len(todo) // 10)
-        for done, candidate in enumerate(todo, start=1):
-            document = self._document(manifest, candidate, report)
-            if document is not None:
-                group.append((document, self.chunker.split(document)))
-            if sum(len(c) for _, c in group) >= EMBED_GROUP:
-                self._write(manifest, group, report)
-                group = []
-            if time.monotonic() - last_save > MANIFEST_SAVE_SECONDS:
-                manifest.save()
-                last_save = time.monotonic()
-            bar.update(1)
-            if not self.progress and len(todo) >= PLAIN_PROGRESS_MIN and done % step == 0:
-                self.on_message(f"indexing: {done}/{len(todo)} files")
-        self._write(manifest, group, report)
-        bar.close()
+        """Read, clean and chunk files (a thread), embed them (here), write them (a thread).
 
-    def _document(
-        self, manifest: Manifest, candidate: _Candidate, report: IndexReport
-    ) -> Document | None:
-        """The cleaned document of one file, or None (skipped, and remembered by its hash)."""
+        The three overlap (``index.stages``), one bounded batch each, so the model never waits
+        and memory stays flat. Chunks reach the store and then the manifest in file order,
+        a batch at a time, so a crash or a cancel leaves what the manifest vouches for.
+        """
+        meter = Progress(len(todo), self.on_message, self.progress)
+        saved = [time.monotonic()]
+
+        def produce(stop):
+            batch: list[tuple[_Candidate, Document | SkippedEntry, list[Chunk]]] = []
+            for candidate in todo:
+                if stop.is_set():
+                    return
+                loaded = self._document(candidate, report)
+                chunks = self.chunker.split(loaded) if isinstance(loaded, Document) else []
+                batch.append((candidate, loaded, chunks))
+                if sum(len(c) for *_, c in batch) >= EMBED_GROUP:
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
+
+        def embed(batch):
+            texts = [c.embedding_text for *_, chunks in batch for c in chunks]
+            return batch, self.embedder.embed(texts) if texts else None
+
+        def write(item):
+            batch, vectors = item
+            for candidate, loaded, _ in batch:
+                if isinstance(loaded, SkippedEntry):
+                    manifest.skipped[candidate.key] = loaded
+                else:
+                    manifest.skipped.pop(candidate.key, None)
+            group = [(d, c) for _, d, c in batch if isinstance(d, Document)]
+            self._write(manifest, group, report, vectors)
+            meter.advance(len(batch), sum(len(c) for _, c in group))
+            if time.monotonic() - saved[0] > MANIFEST_SAVE_SECONDS:
+                manifest.save()
+                saved[0] = time.monotonic()
+
+        stages = Stages(produce, embed, write, depth=PIPELINE_DEPTH, cancel=self.cancel)
+        try:
+            finished = stages.run()
+        finally:
+            meter.close()
+        if not finished:
+            report.cancelled = True
+            self.on_message(
+                f"cancelled after {meter.done} of {len(todo)} files; what was indexed is kept, "
+                "run `rag index` again to finish"
+            )
+
+    def _document(self, candidate: _Candidate, report: IndexReport) -> Document | SkippedEntry:
+        """The cleaned document of one file, or why it was refused (remembered by its hash)."""
         try:
             data = candidate.path.read_bytes()
         except OSError as exc:
-            self._skip(report, candidate.source, f"cannot read it ({exc.strerror})")
-            return None
+            reason = f"cannot read it ({exc.strerror})"
+            self._skip(report, candidate.source, reason)
+            return SkippedEntry("", reason)
         # Hashed again from the bytes loaded: the file may have changed since it was hashed.
         digest = hashlib.sha256(data).hexdigest()
         loader = loader_for(candidate.path)
@@ -365,9 +402,7 @@ class Indexer:
                 reason = "no text left after removing boilerplate"
         if reason is not None:
             self._skip(report, candidate.source, reason)
-            manifest.skipped[candidate.key] = SkippedEntry(digest, reason)
-            return None
-        manifest.skipped.pop(candidate.key, None)
+            return SkippedEntry(digest, reason)
         return Document(
             key=candidate.key,
             source=candidate.source,
@@ -380,12 +415,13 @@ class Indexer:
         )
 
     def _write(
-        self, manifest: Manifest, group: list[tuple[Document, list[Chunk]]], report: IndexReport
+        self,
+        manifest: Manifest,
+        group: list[tuple[Document, list[Chunk]]],
+        report: IndexReport,
+        vectors,
     ) -> None:
         chunks = [chunk for _, doc_chunks in group for chunk in doc_chunks]
-        if not group:
-            return
-        vectors = self.embedder.embed([c.embedding_text for c in chunks])
         # New versions first, then remove the old ones: a reader never sees a file missing.
         self.store.upsert(chunks, vectors)
         reached("chunks-written")
@@ -434,12 +470,6 @@ def _under(key: str, roots: list[Path]) -> bool:
         except (OSError, RuntimeError):
             continue
     return any(path == r or path.is_relative_to(r) for r in resolved)
-
-
-def _progress_bar(total: int, enabled: bool):
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="file", desc="indexing", disable=not enabled or total == 0)
 
 
 class _exclusive_lock:
