@@ -20,6 +20,7 @@ from assistant.citations import parse_citations
 from assistant.components import build_embedder, build_indexer, build_lexical, build_store
 from assistant.generators.base import Generator, GeneratorError
 from assistant.generators.extractive import ExtractiveGenerator
+from assistant.reranking import build_reranker
 from assistant.retrieval import HybridRetriever, RetrievalOptions
 from assistant.settings import Settings, load_settings
 from assistant.types import (
@@ -88,7 +89,11 @@ class Assistant:
         self.store.expect(self.embedder.name, self.embedder.dimension)
         self.lexical = build_lexical(settings, self.store)
         self.retriever = HybridRetriever(
-            self.store, self.lexical, self.embedder, _retrieval_options(settings)
+            self.store,
+            self.lexical,
+            self.embedder,
+            _retrieval_options(settings),
+            build_reranker(settings.retrieval.reranker, self.lexical.document_frequency),
         )
         self._lock = threading.Lock()
         self._ollama: dict[str, Any] = {}  # model -> OllamaGenerator

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from assistant.reranking import IdentityReranker, Reranker, fold_duplicates
 from assistant.types import RetrievedChunk
 from index.embedding import SentenceTransformerEmbedder
 from index.lexical import LexicalIndex
@@ -37,14 +38,19 @@ class HybridRetriever:
         lexical: LexicalIndex,
         embedder: SentenceTransformerEmbedder,
         options: RetrievalOptions,
+        reranker: Reranker | None = None,
     ):
         self.store = store
         self.lexical = lexical
         self.embedder = embedder
         self.options = options
+        self.reranker = reranker or IdentityReranker()
 
     def retrieve(self, query: str, options: RetrievalOptions | None = None) -> list[RetrievedChunk]:
-        """The ``top_k`` best chunks for ``query``, best first."""
+        """The ``top_k`` best chunks for ``query``, best first.
+
+        Every fused candidate is reranked, then near-duplicates of better ones are dropped.
+        """
         opts = options or self.options
         n = max(opts.candidates, opts.top_k)
         dense: list[StoredChunk] = []
@@ -56,16 +62,19 @@ class HybridRetriever:
 
         dense_scores = {c.id: 1.0 - (c.distance or 0.0) for c in dense}
         fused = rrf([list(dense_scores), list(lexical_scores)], opts.rrf_k)
-        best = sorted(fused, key=lambda cid: (-fused[cid], cid))[: opts.top_k]
+        best = sorted(fused, key=lambda cid: (-fused[cid], cid))
+        if isinstance(self.reranker, IdentityReranker):
+            best = best[: opts.top_k]
 
         known = {c.id: c for c in dense}
         missing = [cid for cid in best if cid not in known]
         known.update({c.id: c for c in self.store.get(missing)})
-        return [
+        found = [
             _to_retrieved(known[cid], fused[cid], dense_scores.get(cid), lexical_scores.get(cid))
             for cid in best
             if cid in known
         ]
+        return fold_duplicates(self.reranker.rerank(query, found))[: opts.top_k]
 
 
 def rrf(rankings: list[list[str]], k: int = 60) -> dict[str, float]:

@@ -59,6 +59,7 @@ class RetrievalSettings(_Section):
     top_k: int = Field(5, ge=1, le=50)
     candidates: int = Field(20, ge=1, le=500)
     rrf_k: int = Field(60, ge=1)
+    reranker: Literal["signals", "identity"] = "signals"
 
 
 class GeneratorSettings(_Section):
