@@ -31,6 +31,11 @@ _DAY_MONTH = re.compile(
     rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}"
     r"|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\b\d{4}-\d{1,2}-\d{1,2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b"
 )
+# "Oct 19, 2021 ... " opening a passage: the page's publication date, not the event's.
+_DATELINE = re.compile(
+    rf"^\s*(?:{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\s+{_MONTH}\s+\d{{4}})\s*"
+    r"(?:\.\.\.|…|[-–—|:])\s*"
+)
 _CJK_MONTH = re.compile(r"\d{1,2}\s*月")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 # A capitalised word (or all-caps, or with digits like "GPT-3"); names are runs of them,
@@ -164,6 +169,39 @@ QUALIFIERS = frozenset(
         "only",
     ]
 )
+# Seasons and months are capitalised but name nothing a "who/which" question asks for.
+_NOT_NAMES |= frozenset(
+    [
+        "summer",
+        "winter",
+        "spring",
+        "autumn",
+        "fall",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "january",
+        "february",
+        "march",
+        "april",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ]
+)
 _MODAL = re.compile(r"\bwho\s+(must|should|can|could|would|will|may|might|need|needs)\b", re.I)
 _PLACE_NOUNS = r"(city|country|nation|state|place|town|venue|location|region|province|capital)"
 _THING_NOUNS = (
@@ -204,6 +242,26 @@ _ADDRESSED = re.compile(
 )
 
 
+# The answer-kind score of a date found only in a passage's dateline.
+DATELINE_SCORE = 0.3
+
+
+def _contains(sequence: list[str], phrase: tuple[str, ...]) -> bool:
+    """Whether ``phrase`` occurs contiguously; a phrase of 3+ tokens may differ in one."""
+    n = len(phrase)
+    allowed = 1 if n >= 3 else 0
+    for i in range(len(sequence) - n + 1):
+        if sum(a != b for a, b in zip(sequence[i : i + n], phrase, strict=True)) <= allowed:
+            return True
+    return False
+
+
+def strip_dateline(text: str) -> str:
+    """``text`` without an opening publication date ("Oct 19, 2021 ... ")."""
+    match = _DATELINE.match(text)
+    return text[match.end() :] if match else text
+
+
 @dataclass(frozen=True)
 class Frame:
     """What a question asks for and what its supporting passage must mention."""
@@ -213,6 +271,7 @@ class Frame:
     years: frozenset[str]
     numbers: frozenset[str]  # numerals other than years ("90th" -> "90", "Q3" -> "3")
     entities: tuple[frozenset[str], ...]  # token sets of capitalised phrases
+    phrases: tuple[tuple[str, ...], ...]  # the same phrases as token sequences
     tokens: frozenset[str]  # every BM25 token of the question
     qualifiers: frozenset[str] = frozenset()  # "most", "first", "new": must be in the passage
     relation: frozenset[str] = frozenset()  # content tokens: not names, numbers or type nouns
@@ -227,18 +286,21 @@ def frame(question: str) -> Frame:
         _plain_number(n) for n in _STANDALONE.findall(question) if _plain_number(n) not in years
     )
     # Short tokens ("us", the "s" of "DeepSeek's") are too ambiguous to demand of a passage.
-    entities = tuple(
-        frozenset(t for t in tokenize(name) if len(t) > 2)
+    phrases = tuple(
+        phrase
         for name in question_entities(question)
-        if any(len(t) > 2 for t in tokenize(name))
+        if (phrase := tuple(t for t in tokenize(name) if len(t) > 2))
     )
+    entities = tuple(frozenset(p) for p in phrases)
     name_required = wanted == "name" and not _MODAL.search(question)
     tokens = frozenset(tokenize(question))
     qualifiers = frozenset(w for w in re.findall(r"[a-z]+", question) if w in QUALIFIERS)
     named = set().union(*entities) if entities else set()
     numeric = {t for t in tokens if any(ch.isdigit() for ch in t)}
     relation = tokens - named - numeric - _TYPE_NOUN_TOKENS
-    return Frame(wanted, name_required, years, numbers, entities, tokens, qualifiers, relation)
+    return Frame(
+        wanted, name_required, years, numbers, entities, phrases, tokens, qualifiers, relation
+    )
 
 
 def expected_type(question: str) -> str | None:
@@ -322,8 +384,15 @@ def answer_kind(
     """
     if fr.wanted is None:
         return 0.0, ()
+    dateline = _DATELINE.match(text)
+    if dateline:
+        text = text[dateline.end() :]
     if fr.wanted == "date":
-        return _date_kind(fr, text)
+        score, values = _date_kind(fr, text)
+        if not values and dateline:
+            # Only the publication date: weak evidence of when the event happened.
+            return DATELINE_SCORE, (dateline.group().strip(" .…-–—|:"),)
+        return score, values
     if fr.wanted == "number":
         values = [
             n
@@ -370,10 +439,15 @@ def violations(fr: Frame, passage: str) -> list[str]:
     problems += [f"asks about {n}, not in the passage" for n in sorted(fr.numbers - numbers)]
     words = set(re.findall(r"[a-z]+", passage.lower()))
     problems += [f"asks for the {q} one, the passage never says {q}" for q in fr.qualifiers - words]
-    tokens = set(tokenize(passage))
-    for entity in fr.entities:
+    sequence = [t for t in tokenize(passage) if len(t) > 2]
+    tokens = set(sequence)
+    for entity, phrase in zip(fr.entities, fr.phrases, strict=True):
         if len(entity & tokens) * 2 < len(entity):
             problems.append(f"names {' '.join(sorted(entity))}, not in the passage")
+        elif len(phrase) > 1 and not _contains(sequence, phrase):
+            # "Best Actor" is a name: "best supporting actor" is another one. A longer name
+            # may differ in one word ("Best Animated Film" for "Best Animated Feature").
+            problems.append(f"names {' '.join(phrase)}, only its words are in the passage")
     return problems
 
 
@@ -389,9 +463,12 @@ def unquotable(text: str, question_tokens: frozenset[str]) -> bool:
         words = re.findall(r"[A-Za-z][\w’'-]*", stripped)
         if not words:
             return True
-        capitalised = sum(w[0].isupper() for w in words)
-        # A heading: a few words, nearly all capitalised, no sentence inside.
-        if len(words) <= 8 and capitalised >= 0.6 * len(words) and not re.search(r"[,;]", text):
+        share = sum(w[0].isupper() for w in words) / len(words)
+        long_words = [w for w in words if len(w) > 3] or words
+        title_case = sum(w[0].isupper() for w in long_words) / len(long_words) >= 0.85
+        # A heading: title case (short function words aside) or a few mostly capitalised
+        # words, without a list inside.
+        if not re.search(r"[,;]", text) and (title_case or (len(words) <= 8 and share >= 0.6)):
             return True
     tokens = set(tokenize(stripped))
     return bool(tokens) and tokens <= question_tokens

@@ -77,16 +77,12 @@ _QUESTION_FILLER = frozenset(
     )
 )
 # Weights of the sentence score and of the support score; tuned on the development set.
-W_DENSE, W_LEXICAL, W_TYPE = 0.55, 0.35, 0.25
+W_DENSE, W_LEXICAL, W_TYPE, W_RANK = 0.55, 0.35, 0.25, 0.0
 S_DENSE, S_COVERAGE, S_ABSENT = 0.6, 0.4, 0.4
 # Answer kinds that must be supplied: a "how many" answer without a number is no answer.
 REQUIRED_TYPES = frozenset({"number", "date", "place"})
 # A "who" question whose unknown vocabulary weighs this much needs a name in the answer.
 NAME_ABSENT_LIMIT = 0.3
-# Support kept when no sentence mentions what is asked, only the subject.
-UNRELATED_FACTOR = 0.5
-# Sentences shorter than this (characters) are fragments, read together with the next.
-SHORT_SENTENCE = 25
 # Another source disagrees when its best sentence scores this close to the chosen one.
 CONFLICT_RATIO = 0.85
 CONFLICT_NOTE = "The sources disagree:"
@@ -105,6 +101,7 @@ class _Candidate:
     covered: frozenset[str]
     source: str
     offset: int  # the chunk's start in the document, for document coordinates
+    rank_prior: float = 0.0  # 1 for the first-ranked passage, falling to 0 for the last
 
     @property
     def doc_span(self) -> tuple[int, int]:
@@ -112,7 +109,12 @@ class _Candidate:
 
     @property
     def score(self) -> float:
-        return W_DENSE * self.dense + W_LEXICAL * self.lexical + W_TYPE * self.type_match
+        return (
+            W_DENSE * self.dense
+            + W_LEXICAL * self.lexical
+            + W_TYPE * self.type_match
+            + W_RANK * self.rank_prior
+        )
 
 
 @dataclass(frozen=True)
@@ -189,12 +191,14 @@ class ExtractiveGenerator:
         if not candidates:
             return _Part(question, [], 0.0)
         absent = sum(w for t, w in weights.items() if self.document_frequency(t) == 0)
-        unrelated = False
-        if fr.relation and fr.wanted:
-            # The sentence should say something about what is asked ("revenue", "runner-up"),
-            # not only mention the subject; without one the support is halved.
-            related = [c for c in candidates if c.covered & fr.relation]
-            unrelated = not related
+        relation = fr.relation & set(weights)
+        if relation and fr.wanted:
+            # Prefer sentences that say something about what is asked ("revenue", "runner-up")
+            # over ones that only mention the subject. A number needs its measure: a count of
+            # vehicles is no revenue, so then there is no answer.
+            related = [c for c in candidates if c.covered & relation]
+            if not related and fr.wanted == "number":
+                return _Part(question, [], 0.0)
             candidates = related or candidates
         typed = [c for c in candidates if c.type_match > 0]
         if fr.wanted in REQUIRED_TYPES or (fr.wanted == "name" and fr.name_required):
@@ -209,8 +213,8 @@ class ExtractiveGenerator:
         covered = set().union(*(c.covered for c in chosen))
         coverage = sum(weights[t] for t in covered) / max(1.0 - absent, 1e-6)
         support = S_DENSE * chosen[0].dense + S_COVERAGE * coverage - S_ABSENT * absent
-        support = max(0.0, min(support, 1.0)) * (UNRELATED_FACTOR if unrelated else 1.0)
-        return _Part(question, chosen, support, _rival(chosen[0], candidates))
+        support = max(0.0, min(support, 1.0))
+        return _Part(question, chosen, support, _rival(chosen, candidates, fr.wanted))
 
     def _choose(self, candidates: list[_Candidate], weights: dict[str, float]) -> list[_Candidate]:
         """The best sentence, plus sentences that add question terms or continue it."""
@@ -299,6 +303,7 @@ class ExtractiveGenerator:
                     covered,
                     sources[index].source,
                     sources[index].start,
+                    1.0 - index / len(sources),
                 )
             )
         return candidates
@@ -353,39 +358,44 @@ class ExtractiveGenerator:
         return f"{candidate.text} [{n}]"
 
 
-def _rival(best: _Candidate, candidates: list[_Candidate]) -> _Candidate | None:
-    """A sentence of another document giving a different value for the asked slot, if any."""
+def _rival(
+    chosen: list[_Candidate], candidates: list[_Candidate], wanted: str | None
+) -> _Candidate | None:
+    """A sentence of another document giving a different value for the asked slot, if any.
+
+    It must match the question about as well as the chosen one (score, question words,
+    completeness of the value). Dates and numbers disagree when they share no digits; names
+    when they share no word, and only if the rival is as close to the question in meaning.
+    """
+    best = chosen[0]
     if not best.values:
         return None
-    mine = {v.casefold() for v in best.values}
+    quoted = {c.text for c in chosen}
     for other in sorted(candidates, key=lambda c: -c.score):
-        if other.source == best.source or not other.values or other.text == best.text:
+        if other.source == best.source or not other.values or other.text in quoted:
             continue
         if other.score < CONFLICT_RATIO * best.score:
             return None
         if other.lexical < CONFLICT_RATIO * best.lexical or other.type_match < best.type_match:
-            continue  # a weaker match to the question or a less complete value: no rival
-        theirs = {v.casefold() for v in other.values}
-        if mine & theirs or any(v in other.text.casefold() for v in mine):
-            continue  # the same answer, or it mentions ours too: no disagreement
-        if any(v in best.text.casefold() for v in theirs):
             continue
-        return other
+        if wanted in ("date", "number"):
+            mine, theirs = _digits(best.values), _digits(other.values)
+        else:
+            if other.dense < 0.95 * best.dense:
+                continue
+            mine, theirs = _words(best.values), _words(other.values)
+        said_too = any(v.casefold() in other.text.casefold() for v in best.values)
+        if mine and theirs and not mine & theirs and not said_too:
+            return other
     return None
 
 
-def _merge_short(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Fragments shorter than ``SHORT_SENTENCE`` ("Croatia. Runner-up.") joined with the next.
+def _digits(values: tuple[str, ...]) -> set[str]:
+    return {d.lstrip("0") for v in values for d in re.findall(r"\d+", v)}
 
-    Lists and tables split into one-word "sentences"; the answer is then split across them.
-    """
-    merged: list[tuple[int, int]] = []
-    for start, end in spans:
-        if merged and merged[-1][1] - merged[-1][0] < SHORT_SENTENCE:
-            merged[-1] = (merged[-1][0], end)
-        else:
-            merged.append((start, end))
-    return merged
+
+def _words(values: tuple[str, ...]) -> set[str]:
+    return {t for v in values for t in tokenize(v)}
 
 
 def _sentence_units(
@@ -401,7 +411,7 @@ def _sentence_units(
     units: list[tuple[int, int, int, str]] = []
     seen: set[tuple[str, int, int]] = set()
     for index, source in zip(indexes, sources, strict=True):
-        spans = _merge_short(sentence_spans(source.text))
+        spans = sentence_spans(source.text)
         for i, (start, end) in enumerate(spans):
             if i > 0 and _ANAPHOR.match(source.text, start):
                 start = spans[i - 1][0]
