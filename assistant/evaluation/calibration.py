@@ -15,7 +15,6 @@ from assistant.evaluation.runner import EvalRun
 from assistant.generators.base import ABSTAIN_TEXT
 from assistant.types import Answer
 
-
 # Highest share of answerable questions a recommended threshold may abstain on.
 MAX_FALSE_ABSTENTION = 0.10
 
