@@ -172,7 +172,9 @@ class Assistant:
 
     # -- asking -------------------------------------------------------------------------------
 
-    def ask(self, question: str, history: Sequence[Turn] = (), **options: Any) -> Answer:
+    def ask(
+        self, question: str, history: Sequence[Turn | dict[str, str]] = (), **options: Any
+    ) -> Answer:
         """Answer ``question``; see ``stream`` for the options."""
         answer = None
         for event in self.stream(question, history, **options):
@@ -184,7 +186,7 @@ class Assistant:
     def stream(
         self,
         question: str,
-        history: Sequence[Turn] = (),
+        history: Sequence[Turn | dict[str, str]] = (),
         generator: str | None = None,
         mode: str | None = None,
         top_k: int | None = None,
@@ -193,11 +195,12 @@ class Assistant:
         """Yield answer text and reasoning deltas as they are generated, then the ``Answer``.
 
         ``generator`` (auto/ollama/extractive), ``mode``, ``top_k`` and ``model`` override the
-        settings for this call only. ``history`` holds earlier turns of the conversation.
+        settings for this call only. ``history`` holds earlier turns of the conversation
+        (``Turn``s or OpenAI-style ``{"role", "content"}`` dicts).
         """
         started = time.perf_counter()
         question = self._validate(question)
-        history = [Turn(t.role, t.content) for t in history if isinstance(t, Turn)]
+        history = as_turns(history)
         chosen, notice = self._choose(generator or self.settings.generator.name, model)
 
         query = self._retrieval_query(question, history, chosen)
@@ -293,6 +296,33 @@ class Assistant:
         ok, reason = self.ollama(model).probe()
         self._probes[model] = (now, ok, reason)
         return ok, reason
+
+
+def as_turns(history: Sequence[Any]) -> list[Turn]:
+    """``history`` as ``Turn``s: accepts ``Turn``s and OpenAI-style ``{"role", "content"}``.
+
+    ``system`` messages are instructions, not conversation, and are left out; anything else
+    that is not a user or assistant message is a ``QueryError`` rather than silently dropped.
+    """
+    turns = []
+    for i, item in enumerate(history):
+        if isinstance(item, Turn):
+            role, content = item.role, item.content
+        elif isinstance(item, dict) and "role" in item and "content" in item:
+            role, content = item["role"], item["content"]
+        else:
+            raise QueryError(
+                f"history item {i} is {type(item).__name__}; pass Turn objects or "
+                '{"role": "user"|"assistant", "content": "..."} dicts'
+            )
+        if role == "system":
+            continue
+        if role not in ("user", "assistant") or not isinstance(content, str):
+            raise QueryError(
+                f"history item {i} has role {role!r}; use 'user' or 'assistant' with text content"
+            )
+        turns.append(Turn(role, content))
+    return turns
 
 
 def _retrieval_options(settings: Settings) -> RetrievalOptions:
