@@ -295,7 +295,7 @@ def frame(question: str) -> Frame:
     name_required = wanted == "name" and not _MODAL.search(question)
     tokens = frozenset(tokenize(question))
     qualifiers = frozenset(w for w in re.findall(r"[a-z]+", question) if w in QUALIFIERS)
-    named = set().union(*entities) if entities else set()
+    named = {t for name in question_entities(question) for t in tokenize(name)}
     numeric = {t for t in tokens if any(ch.isdigit() for ch in t)}
     relation = tokens - named - numeric - _TYPE_NOUN_TOKENS
     return Frame(
@@ -396,7 +396,7 @@ def answer_kind(
     if fr.wanted == "number":
         values = [
             n
-            for n in _NUMERAL.findall(text)
+            for n in _STANDALONE.findall(text)
             if _plain_number(n) not in fr.numbers and _plain_number(n) not in fr.years
         ]
         values += [s for s in _SCALE.findall(text)]

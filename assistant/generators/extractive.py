@@ -83,6 +83,9 @@ W_DENSE, W_LEXICAL, W_TYPE, W_RELATION = 0.55, 0.35, 0.25, 0.1
 S_DENSE, S_COVERAGE, S_ABSENT = 0.6, 0.4, 0.4
 # Answer kinds that must be supplied: a "how many" answer without a number is no answer.
 REQUIRED_TYPES = frozenset({"number", "date", "place"})
+# Answer kinds whose sentence must hold a word of what is asked: a count of vehicles is no
+# revenue, a rival company's name no chief executive.
+RELATION_REQUIRED = frozenset({"number"})
 # A "who" question whose unknown vocabulary weighs this much needs a name in the answer.
 NAME_ABSENT_LIMIT = 0.3
 # Another source disagrees when its best sentence scores this close to the chosen one.
@@ -199,7 +202,12 @@ class ExtractiveGenerator:
             # over ones that only mention the subject. A number needs its measure: a count of
             # vehicles is no revenue, so then there is no answer.
             related = [c for c in candidates if c.covered & relation]
-            if fr.wanted == "number":
+            if fr.wanted in RELATION_REQUIRED:
+                # Most of what is asked, by weight: "market" alone is no "market valuation".
+                total = sum(weights[t] for t in relation)
+                related = [
+                    c for c in related if sum(weights[t] for t in c.covered & relation) >= total / 2
+                ]
                 if not related:
                     return _Part(question, [], 0.0)
                 candidates = related
@@ -216,6 +224,14 @@ class ExtractiveGenerator:
             # and no sentence names anybody: the answer is not there.
             return _Part(question, [], 0.0)
         chosen = self._choose(candidates, weights)
+        if (
+            fr.wanted == "name"
+            and absent >= NAME_ABSENT_LIMIT
+            and not any(c.covered & relation for c in chosen)
+        ):
+            # "Who is the chief executive of X?" where no document says "chief" and the quote
+            # names someone without saying what they are: not the asked person.
+            return _Part(question, [], 0.0)
         covered = set().union(*(c.covered for c in chosen))
         coverage = sum(weights[t] for t in covered) / max(1.0 - absent, 1e-6)
         support = S_DENSE * chosen[0].dense + S_COVERAGE * coverage - S_ABSENT * absent
