@@ -20,7 +20,9 @@ from index.lexical import tokenize
 # "2021年" has no \b after the year.
 _YEAR = re.compile(r"(?<![\d.])(1[5-9]\d\d|20\d\d)(?!\d)")
 _NUMERAL = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)*(?:st|nd|rd|th)?(?![\d])", re.IGNORECASE)
-_STANDALONE = re.compile(r"(?<![\w.,-])\d+(?:[.,]\d+)*(?:st|nd|rd|th)?(?![\d])", re.IGNORECASE)
+_STANDALONE = re.compile(
+    r"(?<![A-Za-z0-9_.,-])\d+(?:[.,]\d+)*(?:st|nd|rd|th)?(?![\d])", re.IGNORECASE
+)
 _SCALE = re.compile(r"\b(hundreds?|thousands?|millions?|billions?|trillions?|dozens?)\b", re.I)
 _MONTH = (
     r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
@@ -465,7 +467,9 @@ def unquotable(text: str, question_tokens: frozenset[str]) -> bool:
             return True
         share = sum(w[0].isupper() for w in words) / len(words)
         long_words = [w for w in words if len(w) > 3] or words
-        title_case = sum(w[0].isupper() for w in long_words) / len(long_words) >= 0.85
+        title_case = len(long_words) >= 4 and sum(w[0].isupper() for w in long_words) >= 0.85 * len(
+            long_words
+        )
         # A heading: title case (short function words aside) or a few mostly capitalised
         # words, without a list inside.
         if not re.search(r"[,;]", text) and (title_case or (len(words) <= 8 and share >= 0.6)):

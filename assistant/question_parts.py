@@ -1,6 +1,6 @@
 """Questions that are really several, and follow-ups that lean on the previous turn.
 
-``split_parts`` turns "What were X in 2021 and 2022 respectively?" into one question per year,
+``split_parts`` turns "What were X in 2021 and 2022 (respectively)?" into one question per year,
 "Which company acquired X and who runs it?" into its two questions, and the Chinese forms
 ("2021年和2022年…分别…", "…，谁…") likewise; any other question is returned alone.
 ``follow_up_question`` gives "and when did that happen?" the previous question's subject.
@@ -16,6 +16,7 @@ from assistant.types import Turn
 _WH = r"(?:who|whom|whose|what|when|where|which|how)"
 _VALUE = r"(?:[A-Z][\w.&'’-]*(?:\s+[A-Z][\w.&'’-]*)*|\d[\d,.]*%?|Q[1-4](?:\s+\d{4})?)"
 _PAIR = re.compile(rf"\b({_VALUE})\s*(?:,\s*|\s+)and\s+({_VALUE})")
+_YEAR = re.compile(r"(?:1[5-9]|20)\d\d")
 _RESPECTIVELY = re.compile(r",?\s*\brespectively\b", re.IGNORECASE)
 _SECOND_QUESTION = re.compile(rf",?\s+and\s+(?={_WH}\b)", re.IGNORECASE)
 _ZH_PAIR = re.compile(
@@ -35,12 +36,13 @@ _LEADING_WH = re.compile(
 
 def split_parts(question: str) -> list[str]:
     """The separate questions inside ``question`` (``[question]`` when it is one)."""
-    if _RESPECTIVELY.search(question):
-        stripped = _RESPECTIVELY.sub("", question)
-        pair = _PAIR.search(stripped)
-        if pair:
-            head, tail = stripped[: pair.start()], stripped[pair.end() :]
-            return [f"{head}{pair.group(1)}{tail}", f"{head}{pair.group(2)}{tail}"]
+    stripped = _RESPECTIVELY.sub("", question)
+    pair = _PAIR.search(stripped)
+    years = pair and all(_YEAR.fullmatch(pair.group(i)) for i in (1, 2))
+    # "in 2021 and 2022" asks two things; "ByteDance and Alibaba" only with "respectively".
+    if pair and (years or stripped != question):
+        head, tail = stripped[: pair.start()], stripped[pair.end() :]
+        return [f"{head}{pair.group(1)}{tail}", f"{head}{pair.group(2)}{tail}"]
     if re.search(r"[\u4e00-\u9fff]", question):
         return _split_chinese(question)
     pieces = _SECOND_QUESTION.split(question, maxsplit=1)

@@ -72,7 +72,7 @@ _QUESTION_FILLER = frozenset(
     tokenize(
         "article articles document documents text source sources describe described list listed "
         "name named mention mentioned say says said according kind type main happen happened "
-        "full two three respectively make made do does did "
+        "full two three respectively make made do does did many much "
         "什么 什么时候 何时 哪一年 哪年 多少 哪里 哪个 哪家 哪位 谁 是 了 的 吗 呢 分别"
     )
 )
@@ -91,6 +91,22 @@ NAME_ABSENT_LIMIT = 0.3
 # Another source disagrees when its best sentence scores this close to the chosen one.
 CONFLICT_RATIO = 0.85
 CONFLICT_NOTE = "The sources disagree:"
+
+
+# Said when the question and the passages are in different scripts (a Chinese question over
+# English documents): no packaged multilingual embedder is available offline.
+CROSS_LANGUAGE_NOTE = (
+    "The question and the passages found are in different languages, and the offline "
+    "answerer cannot match across languages (it compares words, and its embedding model, "
+    "all-MiniLM-L6-v2, is English-only); ask in the language of the documents."
+)
+_CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
+def _script(text: str) -> str:
+    """ "cjk" when CJK characters make up a fifth of the letters of ``text``, else "latin"."""
+    letters = sum(ch.isalpha() for ch in text) or 1
+    return "cjk" if len(_CJK_CHAR.findall(text)) >= 0.2 * letters else "latin"
 
 
 @dataclass(frozen=True)
@@ -171,7 +187,10 @@ class ExtractiveGenerator:
         answers = [self._answer_part(part, sources) for part in parts]
         found = [p for p in answers if p.chosen and p.support >= threshold]
         if not found:
-            return Generation(ABSTAIN_TEXT, self.name, abstained=True, citations=())
+            text = ABSTAIN_TEXT
+            if sources and _script(question) != _script(" ".join(s.text for s in sources)):
+                text = f"{ABSTAIN_TEXT} {CROSS_LANGUAGE_NOTE}"
+            return Generation(text, self.name, abstained=True, citations=())
         return self._compose(answers, sources, threshold, several=len(parts) > 1)
 
     def select(
@@ -203,10 +222,11 @@ class ExtractiveGenerator:
             # vehicles is no revenue, so then there is no answer.
             related = [c for c in candidates if c.covered & relation]
             if fr.wanted in RELATION_REQUIRED:
-                # Most of what is asked, by weight: "market" alone is no "market valuation".
-                total = sum(weights[t] for t in relation)
+                # Most of what is asked that the documents ever mention, by weight.
+                known = {t for t in relation if self.document_frequency(t) > 0}
+                total = sum(weights[t] for t in known)
                 related = [
-                    c for c in related if sum(weights[t] for t in c.covered & relation) >= total / 2
+                    c for c in related if sum(weights[t] for t in c.covered & known) >= total / 2
                 ]
                 if not related:
                     return _Part(question, [], 0.0)
@@ -412,7 +432,12 @@ def _rival(
 
 
 def _digits(values: tuple[str, ...]) -> set[str]:
-    return {d.lstrip("0") for v in values for d in re.findall(r"\d+", v)}
+    """The numbers in ``values``, separators removed ("1,450" -> "1450")."""
+    return {
+        d.replace(",", "").rstrip(".").lstrip("0")
+        for v in values
+        for d in re.findall(r"\d[\d,.]*", v)
+    }
 
 
 def _words(values: tuple[str, ...]) -> set[str]:
