@@ -12,9 +12,9 @@ so one story copied five times does not fill the top five.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from assistant import answer_rules
 from assistant.types import RetrievedChunk
@@ -28,18 +28,21 @@ W_COVER, W_CONSTRAINT, W_KIND = 0.6, 0.4, 0.3
 DUPLICATE_JACCARD = 0.8
 
 
+@runtime_checkable
 class Reranker(Protocol):
-    """Reorders fused retrieval candidates, best first."""
+    """Reorders fused candidates; ``depth`` is how many it wants to see (0: just ``top_k``)."""
 
     name: str
+    depth: int
 
     def rerank(self, query: str, chunks: Sequence[RetrievedChunk]) -> list[RetrievedChunk]: ...
 
 
 class IdentityReranker:
-    """Keeps the fused order."""
+    """Keeps the fusion order and asks for no extra candidates."""
 
-    name = "identity"
+    name = "none"
+    depth = 0
 
     def rerank(self, query: str, chunks: Sequence[RetrievedChunk]) -> list[RetrievedChunk]:
         """``chunks`` unchanged."""
@@ -51,29 +54,36 @@ class SignalReranker:
 
     name = "signals"
 
-    def __init__(self, document_frequency: Callable[[str], float]):
-        """``document_frequency(token)`` is the share of chunks holding a BM25 token (0..1)."""
-        self.document_frequency = document_frequency
+    def __init__(self, depth: int = 20):
+        """``depth``: fused candidates reranked (the rest are never seen)."""
+        self.depth = depth
 
     def rerank(self, query: str, chunks: Sequence[RetrievedChunk]) -> list[RetrievedChunk]:
-        """``chunks`` reordered by the combined score (stored in ``score``), best first."""
+        """``chunks`` reordered by the combined score (stored in ``score``), near-duplicates
+        folded, best first.
+
+        Question words are weighted by their rarity among ``chunks`` themselves (a word every
+        candidate holds tells them apart no better than none).
+        """
         if not chunks:
             return []
         fr = answer_rules.frame(query)
         tokens = tokenize(query)
-        weights = {t: math.log(1.0 + 1.0 / max(self.document_frequency(t), 0.01)) for t in tokens}
+        bags = [set(tokenize(f"{c.title or ''}\n{c.text}")) for c in chunks]
+        weights = {
+            t: math.log(1.0 + len(bags) / (1 + sum(t in bag for bag in bags))) for t in tokens
+        }
         total = sum(weights.values()) or 1.0
         top = max(c.score for c in chunks) or 1.0
         scored = []
-        for chunk in chunks:
+        for chunk, present in zip(chunks, bags, strict=True):
             text = f"{chunk.title or ''}\n{chunk.text}"
-            present = set(tokenize(text))
             cover = sum(w for t, w in weights.items() if t in present) / total
             meets = 0.0 if answer_rules.violations(fr, text) else 1.0
             kind = answer_rules.answer_kind(fr, chunk.text)[0] if fr.wanted else 0.0
             score = chunk.score / top + W_COVER * cover + W_CONSTRAINT * meets + W_KIND * kind
             scored.append(replace(chunk, score=score))
-        return sorted(scored, key=lambda c: (-c.score, c.chunk_id))
+        return fold_duplicates(sorted(scored, key=lambda c: (-c.score, c.chunk_id)))
 
 
 def fold_duplicates(chunks: Sequence[RetrievedChunk]) -> list[RetrievedChunk]:
@@ -88,10 +98,3 @@ def fold_duplicates(chunks: Sequence[RetrievedChunk]) -> list[RetrievedChunk]:
             continue
         kept.append((chunk, tokens))
     return [chunk for chunk, _ in kept]
-
-
-def build_reranker(name: str, document_frequency: Callable[[str], float]) -> Reranker:
-    """The reranker called ``name`` (``retrieval.reranker``)."""
-    if name == "identity":
-        return IdentityReranker()
-    return SignalReranker(document_frequency)

@@ -11,11 +11,11 @@ import pytest
 
 from assistant import Assistant, QueryError, Turn
 from assistant.answer_rules import answer_kind, frame, unquotable, violations
-from assistant.components import build_indexer
 from assistant.evaluation import forbidden_found, missing_groups
 from assistant.question_parts import follow_up_question, split_parts
 from assistant.reranking import SignalReranker, fold_duplicates
 from assistant.types import RetrievedChunk
+from assistant.wiring import build_indexer
 
 DOCS = {
     "prize2019.txt": (
@@ -52,7 +52,7 @@ def small(tmp_path_factory: pytest.TempPathFactory, embedder) -> Assistant:
         environ={},
     )
     build_indexer(settings, embedder=embedder, progress=False).run([docs])
-    return Assistant(settings, embedder=embedder)
+    return Assistant.from_settings(settings, embedder=embedder)
 
 
 # -- through the real index ----------------------------------------------------------------
@@ -109,7 +109,7 @@ def test_follow_up_with_openai_style_history(small: Assistant) -> None:
     assert not answer.abstained and "2019" in answer.text
     typed = small.ask("And when did that happen?", history=[Turn(**history[1])])
     assert typed.text == answer.text
-    with pytest.raises(QueryError, match="history item 0"):
+    with pytest.raises(QueryError, match="history entry 1"):
         small.ask("And when?", history=["Who received the prize?"])
 
 
@@ -121,7 +121,7 @@ def test_instructions_in_documents_are_never_quoted(small: Assistant) -> None:
 def test_reranker_puts_the_passage_meeting_the_constraint_first(small: Assistant) -> None:
     hits = small.retriever.retrieve("How many visitors did the festival draw in 2022?")
     assert hits[0].source == "festival.txt"
-    reranker = SignalReranker(small.lexical.document_frequency)
+    reranker = SignalReranker()
     plain = [chunk(1, "The prize went to Bo Chen in 2019.", 0.9)]
     plain.append(chunk(2, "In 2018 the prize went to Ann Lindqvist.", 0.8))
     assert reranker.rerank("Who won the prize in 2018?", plain)[0].chunk_id == "id2"

@@ -9,9 +9,8 @@ import numpy as np
 import pytest
 from conftest import QUESTIONS, SEEDS
 
-from assistant.components import build_indexer
-from assistant.retrieval import HybridRetriever, RetrievalOptions
 from assistant.sentences import split_sentences
+from assistant.wiring import build_indexer
 from index import onnx_export
 from index.chunking import Chunker
 from index.cleaning import clean_text
@@ -89,15 +88,11 @@ def test_int8_retrieval_on_the_seeds_finds_the_right_files(tmp_path, int8, seed_
     indexer = build_indexer(int8_settings, embedder=int8, progress=False)
     indexer.run([docs])
 
-    from assistant.components import build_lexical, build_store
+    from assistant.wiring import build
 
     def hit_at_3(the_settings, the_embedder) -> float:
-        store = build_store(the_settings)
-        store.expect(the_embedder.name, the_embedder.dimension)
-        options = RetrievalOptions(mode="dense", top_k=3)
-        retriever = HybridRetriever(
-            store, build_lexical(the_settings, store), the_embedder, options
-        )
+        dense = the_settings.replace(**{"retrieval.mode": "dense", "retrieval.top_k": 3})
+        retriever = build(dense, the_embedder).assistant.retriever
         hits = 0
         for question in WITH_SOURCES:
             found = {c.source for c in retriever.retrieve(question["question"])}

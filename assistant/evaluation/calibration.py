@@ -63,7 +63,7 @@ def calibrate(assistant: Any, run: EvalRun, thresholds: Sequence[float] = ()) ->
     longest run of neighbouring thresholds wins. When no threshold keeps false abstentions
     that low, the one with the fewest false abstentions is chosen.
     """
-    extractive = assistant.extractive
+    extractive = assistant.generators.get("extractive")
     current = float(extractive.abstain_threshold)
     grid = sorted({*(thresholds or [round(i * 0.05, 2) for i in range(20)]), current})
     cases = []

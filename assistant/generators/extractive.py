@@ -24,12 +24,12 @@ import numpy as np
 
 from assistant import answer_rules
 from assistant.answer_rules import Frame
-from assistant.generators.base import ABSTAIN_TEXT
+from assistant.generators.base import ABSTAIN_TEXT, Generator
 from assistant.question_parts import follow_up_question, split_parts
 from assistant.sentences import sentence_spans
 from assistant.types import Citation, Generation, RetrievedChunk, StreamEvent, TextDelta, Turn
-from index.embedding import SentenceTransformerEmbedder
 from index.lexical import tokenize
+from index.protocols import Embedder
 
 _ANAPHOR = re.compile(r"(This|These|That|Those|Such|It|They|Its|Their)\b")
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*[A-Za-z0-9]")
@@ -148,23 +148,34 @@ class _Part:
     rival: _Candidate | None = None
 
 
-class ExtractiveGenerator:
+class ExtractiveGenerator(Generator):
     """Answers with verbatim sentences from the sources, or abstains."""
 
     name = "extractive"
 
     def __init__(
         self,
-        embedder: SentenceTransformerEmbedder,
+        embedder: Embedder,
         document_frequency: Callable[[str], float],
-        abstain_threshold: float = 0.45,
-        max_sentences: int = 3,
+        *,
+        abstain_threshold: float,
+        max_sentences: int,
     ):
         """``document_frequency(token)`` is the share of chunks holding a BM25 token (0..1)."""
         self.embedder = embedder
         self.document_frequency = document_frequency
         self.abstain_threshold = abstain_threshold
         self.max_sentences = max_sentences
+
+    def rewrite_query(self, question: str, history: Sequence[Turn]) -> str:
+        """For a follow-up, the last user turn and ``question`` together (finds its subject).
+
+        A question that stands on its own is searched as it is.
+        """
+        if follow_up_question(question, history) == question:
+            return question
+        last_user = next(t.content for t in reversed(history) if t.role == "user")
+        return f"{last_user}\n{question}"
 
     def stream(
         self, question: str, sources: Sequence[RetrievedChunk], history: Sequence[Turn] = ()
