@@ -12,7 +12,9 @@ instructions addressed to the assistant.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from index.lexical import tokenize
 
@@ -430,8 +432,11 @@ def _date_kind(fr: Frame, text: str) -> tuple[float, tuple[str, ...]]:
     return score, values
 
 
-def violations(fr: Frame, passage: str) -> list[str]:
-    """The question's constraints ``passage`` fails: an asked year, number or name it lacks."""
+def violations(fr: Frame, passage: str, tokens: Sequence[str] | None = None) -> list[str]:
+    """The question's constraints ``passage`` fails: an asked year, number or name it lacks.
+
+    ``tokens`` are the passage's ``tokenize`` tokens when the caller already has them.
+    """
     problems = []
     years = set(_YEAR.findall(passage))
     for year in sorted(fr.years - years):
@@ -441,7 +446,7 @@ def violations(fr: Frame, passage: str) -> list[str]:
     problems += [f"asks about {n}, not in the passage" for n in sorted(fr.numbers - numbers)]
     words = set(re.findall(r"[a-z]+", passage.lower()))
     problems += [f"asks for the {q} one, the passage never says {q}" for q in fr.qualifiers - words]
-    sequence = [t for t in tokenize(passage) if len(t) > 2]
+    sequence = [t for t in (tokenize(passage) if tokens is None else tokens) if len(t) > 2]
     tokens = set(sequence)
     for entity, phrase in zip(fr.entities, fr.phrases, strict=True):
         if len(entity & tokens) * 2 < len(entity):
@@ -481,7 +486,13 @@ def unquotable(text: str, question_tokens: frozenset[str]) -> bool:
 def _novel_words(name: str, question_tokens: frozenset[str]) -> list[str]:
     """Words of ``name`` that neither the question nor the generic-word list holds."""
     words = [w for w in name.split() if w.lower().strip(".") not in _NOT_NAMES]
-    return [w for w in words if tokenize(w) and not set(tokenize(w)) <= question_tokens]
+    return [w for w in words if (t := _word_tokens(w)) and not set(t) <= question_tokens]
+
+
+@lru_cache(maxsize=8192)
+def _word_tokens(word: str) -> tuple[str, ...]:
+    """``tokenize`` of one word, cached: names repeat across passages and questions."""
+    return tuple(tokenize(word))
 
 
 def _plain_number(numeral: str) -> str:

@@ -71,28 +71,36 @@ class SignalReranker:
             return []
         fr = answer_rules.frame(query)
         tokens = tokenize(query)
-        bags = [set(tokenize(f"{c.title or ''}\n{c.text}")) for c in chunks]
+        sequences = [tokenize(f"{c.title or ''}\n{c.text}") for c in chunks]
+        bags = [set(seq) for seq in sequences]
         weights = {
             t: math.log(1.0 + len(bags) / (1 + sum(t in bag for bag in bags))) for t in tokens
         }
         total = sum(weights.values()) or 1.0
         top = max(c.score for c in chunks) or 1.0
         scored = []
-        for chunk, present in zip(chunks, bags, strict=True):
+        for chunk, seq, present in zip(chunks, sequences, bags, strict=True):
             text = f"{chunk.title or ''}\n{chunk.text}"
             cover = sum(w for t, w in weights.items() if t in present) / total
-            meets = 0.0 if answer_rules.violations(fr, text) else 1.0
+            meets = 0.0 if answer_rules.violations(fr, text, seq) else 1.0
             kind = answer_rules.answer_kind(fr, chunk.text)[0] if fr.wanted else 0.0
             score = chunk.score / top + W_COVER * cover + W_CONSTRAINT * meets + W_KIND * kind
-            scored.append(replace(chunk, score=score))
-        return fold_duplicates(sorted(scored, key=lambda c: (-c.score, c.chunk_id)))
+            scored.append((replace(chunk, score=score), present))
+        scored.sort(key=lambda pair: (-pair[0].score, pair[0].chunk_id))
+        return fold_duplicates([c for c, _ in scored], [bag for _, bag in scored])
 
 
-def fold_duplicates(chunks: Sequence[RetrievedChunk]) -> list[RetrievedChunk]:
-    """``chunks`` without those nearly repeating an earlier (better) one."""
+def fold_duplicates(
+    chunks: Sequence[RetrievedChunk], bags: Sequence[set[str]] | None = None
+) -> list[RetrievedChunk]:
+    """``chunks`` without those nearly repeating an earlier (better) one.
+
+    ``bags`` are the chunks' token sets when the caller already has them.
+    """
+    if bags is None:
+        bags = [set(tokenize(c.text)) for c in chunks]
     kept: list[tuple[RetrievedChunk, set[str]]] = []
-    for chunk in chunks:
-        tokens = set(tokenize(chunk.text))
+    for chunk, tokens in zip(chunks, bags, strict=True):
         if any(
             tokens and len(tokens & other) / len(tokens | other) >= DUPLICATE_JACCARD
             for _, other in kept
