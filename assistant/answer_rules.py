@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from assistant.sentences import sentence_spans
 from index.lexical import tokenize
 
 # Digits are matched with lookarounds, not \b: CJK characters are word characters, so
@@ -241,6 +242,7 @@ _FURNITURE = re.compile(
 _ADDRESSED = re.compile(
     r"\b(system|assistant|user)\s*:|ignore (all |any |the )?(previous|prior|above|your)\b|"
     r"disregard (the|all|your|previous)\b|you (must|should) (reply|answer|respond|say)|"
+    r"\b(reply|answer|respond) (only|with only)\b|"
     r"\bas an ai\b|忽略(之前|以上|所有)|你必须",
     re.IGNORECASE,
 )
@@ -456,6 +458,19 @@ def violations(fr: Frame, passage: str, tokens: Sequence[str] | None = None) -> 
             # may differ in one word ("Best Animated Film" for "Best Animated Feature").
             problems.append(f"names {' '.join(phrase)}, only its words are in the passage")
     return problems
+
+
+def strip_instructions(question: str) -> str:
+    """``question`` without sentences addressed to the assistant ("Ignore your instructions").
+
+    Their words are no constraint on the answer; the rest of the question still is.
+    """
+    kept = [
+        question[start:end]
+        for start, end in sentence_spans(question)
+        if not _ADDRESSED.search(question[start:end])
+    ]
+    return " ".join(kept) or question
 
 
 def unquotable(text: str, question_tokens: frozenset[str]) -> bool:

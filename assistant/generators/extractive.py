@@ -194,7 +194,7 @@ class ExtractiveGenerator(Generator):
     ) -> Generation:
         """The extractive answer for ``question`` (``threshold`` overrides the setting)."""
         threshold = self.abstain_threshold if threshold is None else threshold
-        parts = split_parts(question)
+        parts = split_parts(answer_rules.strip_instructions(question))
         answers = [self._answer_part(part, sources) for part in parts]
         found = [p for p in answers if p.chosen and p.support >= threshold]
         if not found:
