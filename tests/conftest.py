@@ -119,7 +119,7 @@ def network_guard(
 @pytest.fixture(scope="session")
 def embedder():
     """The bundled embedder, loaded once for the whole session."""
-    from index.embedding import SentenceTransformerEmbedder
+    from index.embedders import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
 

@@ -123,7 +123,7 @@ def test_incremental_add_change_delete_and_rebuild(fresh_settings, embedder):
 
 
 def test_unchanged_run_does_not_load_the_model(fresh_settings, embedder):
-    from index.embedding import SentenceTransformerEmbedder
+    from index.embedders import SentenceTransformerEmbedder
 
     docs = Path(fresh_settings.docs_dir)
     shutil.copy(SEEDS / "001_77900fa6cfd08d2a.txt", docs / "a.txt")
@@ -131,7 +131,7 @@ def test_unchanged_run_does_not_load_the_model(fresh_settings, embedder):
     cold = SentenceTransformerEmbedder()
     report = _indexer(fresh_settings, cold).run([docs])
     assert report.unchanged == 1
-    assert cold._model is None and cold._encoder is None
+    assert cold._torch is None and cold._encoder is None
 
 
 def test_a_corpus_without_a_single_word_indexes_and_searches_empty(fresh_settings, embedder):
@@ -225,7 +225,7 @@ def test_a_file_that_turns_bad_keeps_its_indexed_version(fresh_settings, embedde
 
 
 def test_opening_with_another_embedder_says_to_rebuild(fresh_settings, embedder, tmp_path):
-    from index.embedding import SentenceTransformerEmbedder
+    from index.embedders import SentenceTransformerEmbedder
 
     docs = Path(fresh_settings.docs_dir)
     (docs / "a.txt").write_text("Some text about anything at all.")

@@ -11,12 +11,13 @@ from conftest import QUESTIONS, SEEDS
 
 from assistant.sentences import split_sentences
 from assistant.wiring import build_indexer
-from index import onnx_export
 from index.chunking import Chunker
 from index.cleaning import clean_text
 from index.documents import Document
-from index.embedding import EmbedderError, OnnxEncoder, SentenceTransformerEmbedder
-from index.onnx_export import ExportUnavailable, exported_model, model_key
+from index.embedders import EmbedderError, SentenceTransformerEmbedder
+from index.embedders import export as onnx_export
+from index.embedders.export import ExportUnavailable, exported_model, model_key
+from index.embedders.onnx import OnnxEncoder
 
 DEV = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines()]
 WITH_SOURCES = [q for q in DEV if q["sources"]]
@@ -55,7 +56,7 @@ def seed_texts(fp32) -> list[str]:
 
 def _torch_vectors(embedder: SentenceTransformerEmbedder, texts: list[str]) -> np.ndarray:
     model = embedder.model  # sentence-transformers on torch, whatever embed() runs on
-    assert type(model).__name__ == "SentenceTransformer"
+    assert model.engine == "torch" and type(model.model).__name__ == "SentenceTransformer"
     return model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
 
 

@@ -11,7 +11,7 @@ from measure import Row, rag, row, run_process, timed
 
 from assistant.settings import Settings
 from assistant.wiring import build_indexer, build_store
-from index.embedding import SentenceTransformerEmbedder
+from index.embedders import SentenceTransformerEmbedder
 
 SECTION = "indexing"
 

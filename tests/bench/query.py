@@ -17,7 +17,7 @@ from assistant.evaluation.questions import load_questions
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.wiring import build, build_indexer
-from index.embedding import SentenceTransformerEmbedder
+from index.embedders import SentenceTransformerEmbedder
 
 SECTION = "query"
 MODES = ("dense", "lexical", "hybrid")

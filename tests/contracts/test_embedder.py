@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.hash_embedder import HashEmbedder
+from index.embedders.hashing import HashEmbedder
 from index.protocols import Embedder
 
 TEXTS = ["Luo Fuli joined Xiaomi.", "Xiaomi hired Luo Fuli in 2024.", "The weather is mild."]
