@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test lint stress bench setup clean test-tools
+.PHONY: run test lint stress bench quality setup clean test-tools
 
 $(STAMP):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ stress: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) tests/bench/run.py
+
+# Answer quality of the offline answerer on the seeds and the RGB dev subset (not part of test).
+quality: $(STAMP)
+	$(PY) tests/quality/run.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check assistant index ui tests

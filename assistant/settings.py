@@ -133,8 +133,10 @@ class RetrievalSettings(_Section):
         60, "Reciprocal-rank-fusion constant (higher flattens rank differences).", ge=1
     )
     reranker: str = _doc(
-        "none",
-        'The stage after fusion that reorders the candidates: "none" keeps the fusion order.',
+        "signals",
+        """The stage after fusion that reorders the candidates: "signals" (question words
+covered, the asked year/number/names present, the asked kind of answer present;
+near-duplicate passages folded) or "none" (the fusion order).""",
     )
 
     _mode = _registered("retrieval.mode")
