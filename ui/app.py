@@ -17,7 +17,7 @@ import gradio as gr
 
 from assistant import Assistant, RagError, Settings
 from ui import chat, documents, render
-from ui.uploads import SUPPORTED_SUFFIXES
+from ui.uploads import SUPPORTED_SUFFIXES, refuse_urls
 
 log = logging.getLogger(__name__)
 
@@ -214,10 +214,15 @@ def _documents_tab(page: SimpleNamespace, settings: Settings) -> None:
         file_types=list(SUPPORTED_SUFFIXES),
         elem_id="upload",
     )
+    refuse_urls(page.upload)  # the server never fetches a URL a client sends as a file
     page.report = gr.HTML(elem_id="index-report")
     with gr.Row():
         page.remove_choice = gr.Dropdown(
-            label="Document", choices=[], elem_id="remove-choice", scale=3
+            label="Document",
+            choices=[],
+            elem_id="remove-choice",
+            scale=3,
+            allow_custom_value=True,  # an API client passes a name; remove() validates it
         )
         page.remove = gr.Button(
             "Remove from folder and index", variant="stop", elem_id="remove", scale=1

@@ -1,25 +1,38 @@
 """Documents tab callbacks: upload, list, remove, re-index, with progress and a summary.
 
 Every outcome is shown in the page: files the indexer cannot read, refused uploads and
-errors a user can fix (``RagError``) become lines of the report, never a broken page.
+errors a user can fix (``RagError``) become lines of the report, never a broken page. Messages
+never show absolute server paths, only names inside the documents folder. Uploads that arrive
+while another ``rag index`` runs are saved and indexed by a background thread once it ends.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import re
+import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from assistant import Assistant, DocumentInfo, RagError
+from index.names import shown
+from index.pipeline import IndexBusy
 from ui import render
 from ui.examples import example_questions
-from ui.uploads import save_uploads
+from ui.uploads import UploadError, save_uploads, uploaded_files
 
 log = logging.getLogger(__name__)
 # Passages read to find names for the example questions (enough for a few per document).
 EXAMPLE_PASSAGES = 400
+# How long a queued upload waits for another index run, and how often it looks.
+QUEUE_WAIT_SECONDS = 3600.0
+QUEUE_POLL_SECONDS = 1.0
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.])/(?:[^\s/:;,'\"()]+/)*([^\s/:;,'\"()]+)")
 
 
 def _documents(assistant: Assistant) -> list[DocumentInfo]:
@@ -38,9 +51,35 @@ def corpus_texts(assistant: Assistant, limit: int = EXAMPLE_PASSAGES) -> dict[st
 
 
 def removable(documents: Sequence[DocumentInfo], docs_dir: Path) -> list[tuple[str, str]]:
-    """``(label, key)`` of the documents that live in ``docs_dir`` (the ones the page manages)."""
+    """``(label, name)`` of the documents that live in ``docs_dir`` (the ones the page manages).
+
+    The value is the name inside the folder, not the server path: the page never shows one,
+    and an API client can pass the name it sees in the document list.
+    """
     docs = Path(docs_dir).resolve()
-    return [(d.source, d.key) for d in documents if Path(d.key).resolve().is_relative_to(docs)]
+    return [
+        (d.source, _name_in(docs, d.key))
+        for d in documents
+        if Path(d.key).resolve().is_relative_to(docs)
+    ]
+
+
+def _name_in(docs: Path, key: str) -> str:
+    return Path(key).resolve().relative_to(docs).as_posix()
+
+
+def public_message(message: str, assistant: Assistant) -> str:
+    """``message`` without absolute server paths: the documents and index folders by name,
+    any other path by its last component; control characters escaped."""
+    settings = assistant.settings
+    for folder, name in (
+        (settings.docs_dir, "the documents folder"),
+        (settings.index_dir, "the index folder"),
+    ):
+        resolved = str(Path(folder).resolve())
+        message = message.replace(resolved + "/", "").replace(resolved, name)
+        message = message.replace(str(folder), name)
+    return shown(_ABSOLUTE_PATH.sub(lambda m: m.group(1), message))
 
 
 def library(assistant: Assistant) -> tuple:
@@ -55,11 +94,12 @@ def library(assistant: Assistant) -> tuple:
     )
 
 
-def _guarded(action: Callable[[], str]) -> str:
+def _guarded(action: Callable[[], str], assistant: Assistant) -> str:
     try:
         return action()
     except RagError as exc:
-        return render.index_report_html(None, headline=f"Nothing changed: {exc}")
+        message = public_message(str(exc), assistant)
+        return render.index_report_html(None, headline=f"Nothing changed: {message}")
     except Exception as exc:  # noqa: BLE001 - show a message, keep the page working
         log.exception("document action failed")
         return render.index_report_html(
@@ -71,15 +111,21 @@ def upload(
     assistant: Assistant,
     files: Sequence[str] | None,
     progress=gr.Progress(track_tqdm=True),  # noqa: B008 - Gradio's injection marker
+    upload_folder: Path | None = None,
 ) -> tuple:
     """Save uploaded files into the documents folder and index them.
 
     Returns (report, documents, remove choices, examples, cleared upload box). Files the
     indexer skips (unreadable PDF, binary "text") are removed again so they do not linger.
+    Only files inside Gradio's upload folder (``upload_folder``, default Gradio's) are taken.
+    When another index run holds the index, the files are saved and queued: a background
+    thread indexes them when it ends, and the report says so.
     """
-    paths = [Path(f) for f in files or []]
+    raw = [str(f) for f in files or []]
+    folder = Path(upload_folder or get_upload_folder())
 
     def run() -> str:
+        paths = uploaded_files(raw, folder)
         settings = assistant.settings
         progress(0, desc="Saving uploads")
         max_bytes = int(settings.ui.max_upload_mb * 1e6)
@@ -89,23 +135,66 @@ def upload(
         if not todo:
             return render.index_report_html(None, result.rejected, "No file was added.")
         progress(0.1, desc="Indexing")
-        report = assistant.index(todo, progress=True)
-        saved_names = {p.name for p in result.saved}
-        for name, _reason in report.skipped:
-            if name in saved_names:
-                (docs / name).unlink(missing_ok=True)
-        added = len(result.saved) - sum(1 for n, _ in report.skipped if n in saved_names)
-        headline = f"{added} file(s) added to {docs}"
+        try:
+            report = assistant.index(todo, progress=True)
+        except IndexBusy:
+            _index_when_free(assistant, todo, result.saved)
+            names = ", ".join(shown(p.name) for p in todo)
+            return render.index_report_html(
+                None,
+                result.rejected,
+                f"Saved to the documents folder but not indexed yet: another `rag index` is "
+                f"running. {names} will be indexed as soon as it ends; press Re-index to check.",
+            )
+        _drop_refused(report, result.saved)
+        added = len(result.saved) - sum(1 for n, _ in report.skipped if n in _names(result.saved))
+        headline = f"{added} file(s) added to the documents folder"
         if result.already_present:
-            headline += f"; already there: {', '.join(result.already_present)}"
+            headline += f"; already there: {', '.join(map(shown, result.already_present))}"
         return render.index_report_html(report, result.rejected, headline)
 
     try:
-        html = _guarded(run)
+        html = _guarded(run, assistant)
     finally:
-        for path in paths:  # Gradio's temporary copy: the folder now holds the document
-            path.unlink(missing_ok=True)
+        for path in raw:  # Gradio's temporary copy: the folder now holds the document
+            with contextlib.suppress(UploadError):
+                for copy in uploaded_files([path], folder):
+                    copy.unlink(missing_ok=True)
     return (html, *library(assistant), None)
+
+
+def _names(paths: Sequence[Path]) -> set[str]:
+    return {p.name for p in paths}
+
+
+def _drop_refused(report, saved: Sequence[Path]) -> None:
+    """Delete saved uploads the indexer refused, so they do not linger in the folder."""
+    refused = {name for name, _ in report.skipped}
+    for path in saved:
+        if path.name in refused:
+            path.unlink(missing_ok=True)
+
+
+def _index_when_free(assistant: Assistant, todo: list[Path], saved: list[Path]) -> None:
+    """Index ``todo`` in a background thread as soon as the other index run has finished."""
+
+    def work() -> None:
+        deadline = time.monotonic() + QUEUE_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                report = assistant.index([p for p in todo if p.exists()], progress=False)
+            except IndexBusy:
+                time.sleep(QUEUE_POLL_SECONDS)
+                continue
+            except Exception:  # noqa: BLE001 - a background thread has nowhere else to report
+                log.exception("indexing queued uploads failed; Re-index to retry")
+                return
+            _drop_refused(report, saved)
+            log.info("queued uploads indexed: %s", report.summary())
+            return
+        log.warning("queued uploads were not indexed within %.0f s; Re-index", QUEUE_WAIT_SECONDS)
+
+    threading.Thread(target=work, name="queued-uploads", daemon=True).start()
 
 
 def reindex(
@@ -118,9 +207,9 @@ def reindex(
         docs = Path(assistant.settings.docs_dir)
         progress(0, desc="Indexing")
         report = assistant.index([docs], progress=True)
-        return render.index_report_html(report, headline=f"Re-indexed {docs.resolve()}")
+        return render.index_report_html(report, headline="Re-indexed the documents folder")
 
-    return (_guarded(run), *library(assistant))
+    return (_guarded(run, assistant), *library(assistant))
 
 
 def remove(
@@ -128,14 +217,28 @@ def remove(
     key: str | None,
     progress=gr.Progress(track_tqdm=True),  # noqa: B008 - Gradio's injection marker
 ) -> tuple:
-    """Delete one document from the documents folder and from the index."""
+    """Delete one document from the documents folder and from the index.
+
+    ``key`` is the document's name in the documents folder (what the list shows; an API client
+    in a fresh session can pass it) or its index key; anything else is refused by name only.
+    """
 
     def run() -> str:
-        known = {d.key: d.source for d in _documents(assistant)}
-        if not key or key not in known:
-            return render.index_report_html(None, headline="Choose an indexed document first.")
+        docs = Path(assistant.settings.docs_dir).resolve()
+        choices = dict((name, label) for label, name in removable(_documents(assistant), docs))
+        name = str(key or "").strip()
+        if name and name not in choices and Path(name).is_absolute():
+            candidate = Path(name).resolve()
+            name = _name_in(docs, name) if candidate.is_relative_to(docs) else ""
+        if not name or name not in choices:
+            shown_name = shown(Path(str(key or "")).name) or "nothing"
+            return render.index_report_html(
+                None,
+                headline=f"Choose an indexed document of the documents folder first "
+                f"({shown_name} is not one).",
+            )
         progress(0, desc="Removing")
-        report = assistant.remove_document(key)
-        return render.index_report_html(report, headline=f"Removed {known[key]}")
+        report = assistant.remove_document(str(docs / name))
+        return render.index_report_html(report, headline=f"Removed {shown(choices[name])}")
 
-    return (_guarded(run), *library(assistant))
+    return (_guarded(run, assistant), *library(assistant))
