@@ -25,8 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.documents import embedding_text
-from index.store import ChromaStore
+from index.protocols import VectorStore
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -151,7 +150,7 @@ class _Snapshot:
 class LexicalIndex:
     """BM25 over every chunk in a store; refreshes itself when the store's generation moves."""
 
-    def __init__(self, store: ChromaStore, folder: Path):
+    def __init__(self, store: VectorStore, folder: Path):
         self.store = store
         self.folder = folder
         self._lock = threading.Lock()
@@ -169,11 +168,12 @@ class LexicalIndex:
         corpus: list[list[str]] = []
         for chunk in self.store.iter_chunks():
             ids.append(chunk.id)
-            corpus.append(tokenize(embedding_text(chunk.metadata.get("title"), chunk.text)))
+            corpus.append(tokenize(chunk.embedding_text))
         retriever = None
         if any(corpus):  # bm25s cannot index a corpus without a single token
             retriever = bm25s.BM25()
             retriever.index(corpus, show_progress=False)
+        generation = str(generation)  # a store may count in ints; tokens compare as text
         try:
             self._save(retriever, ids, generation)
         except OSError as exc:
@@ -236,7 +236,7 @@ class LexicalIndex:
 
     def refresh(self) -> None:
         """Make sure the in-memory index matches the store's current generation."""
-        generation = self.store.generation()
+        generation = str(self.store.generation())
         if self._snapshot and self._snapshot.generation == generation:
             return
         with self._lock:
@@ -274,6 +274,7 @@ class LexicalIndex:
         Refreshed when the store has been seen at another version (by a dense search, say),
         without asking the store again for every token.
         """
-        if self._snapshot is None or self._snapshot.generation != self.store.last_version:
+        seen = getattr(self.store, "last_version", None)  # stores that follow other processes
+        if self._snapshot is None or (seen is not None and self._snapshot.generation != seen):
             self.refresh()
         return self._snapshot.frequencies.get(token, 0.0)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SEEDS
 
-from assistant.components import build_indexer, build_store
+from assistant.wiring import build_indexer, build_store
 from index import loaders
 
 QUESTION = "Which company did Luo Fuli join?"
@@ -106,7 +106,7 @@ def test_a_deleted_chroma_folder_is_noticed_and_everything_indexed_again(seed_co
     assert _chunks_in_store(settings, embedder) == first.chunks_total
     from assistant import Assistant
 
-    assert "Xiaomi" in Assistant(settings, embedder=embedder).ask(QUESTION).text
+    assert "Xiaomi" in Assistant.from_settings(settings, embedder=embedder).ask(QUESTION).text
 
 
 def test_chunks_lost_from_the_store_are_written_again(seed_copy, embedder):

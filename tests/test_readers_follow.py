@@ -67,14 +67,14 @@ def reader(tmp_path, embedder):
         },
         environ={},
     )
-    assistant = Assistant(settings, embedder=embedder)
+    assistant = Assistant.from_settings(settings, embedder=embedder)
     for mode in ("dense", "lexical", "hybrid"):  # every search path has loaded its state
         assert "Xiaomi" in assistant.ask("Which company did Luo Fuli join?", mode=mode).text
     return assistant, docs, index_dir
 
 
 def _top_source(assistant, question: str, mode: str) -> str | None:
-    found = assistant.retriever.retrieve(question, assistant._options(mode, 3))
+    found = assistant.retriever.retrieve(question, top_k=3, mode=mode)
     return found[0].source if found else None
 
 
@@ -95,14 +95,14 @@ def test_a_long_lived_reader_finds_files_indexed_by_another_process(reader, mode
 
 def test_a_long_lived_reader_survives_a_rebuild_by_another_process(reader):
     assistant, docs, index_dir = reader
-    before = assistant.status()
+    before = assistant.library.status()
     (docs / "project_00.txt").write_text(FACTS["project_00.txt"][1])
     out = _rag_index(index_dir, docs, "--rebuild")
     assert out.startswith("6 added")
     for mode in ("dense", "lexical", "hybrid"):
         answer = assistant.ask("Who leads the Zorblax project?", mode=mode)
         assert "Quentin Marlowe" in answer.text, (mode, answer.text)
-    assert assistant.status().documents == before.documents + 1
+    assert assistant.library.status().documents == before.documents + 1
     # A removal by the CLI disappears from every search path too.
     (docs / "project_00.txt").unlink()
     _rag_index(index_dir, docs)

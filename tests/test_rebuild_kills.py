@@ -19,7 +19,7 @@ import pytest
 from conftest import ROOT, SEEDS
 from test_crash_and_server import assert_consistent, make_corpus, rag_env
 
-from assistant.components import build_indexer, build_store, state_folder
+from assistant.wiring import build_indexer, build_store, state_folder
 from index.crashpoints import CRASH_ENV, REBUILD_STEPS
 from index.errors import RagError
 
@@ -72,7 +72,7 @@ def _reader_survives(settings, embedder) -> None:
     from assistant import Assistant
 
     try:
-        assert Assistant(settings, embedder=embedder).ask(QUESTION).text
+        assert Assistant.from_settings(settings, embedder=embedder).ask(QUESTION).text
     except RagError as exc:
         assert "\n" not in str(exc)
 
@@ -85,7 +85,7 @@ def _repaired(settings, docs: Path, embedder, files: int) -> None:
     assert again.summary().startswith(f"0 added, 0 changed, 0 removed, {files} unchanged")
     from assistant import Assistant
 
-    assert "Xiaomi" in Assistant(settings, embedder=embedder).ask(QUESTION).text
+    assert "Xiaomi" in Assistant.from_settings(settings, embedder=embedder).ask(QUESTION).text
 
 
 def test_rebuild_killed_where_the_manifest_is_replaced_or_removed(indexed, embedder):

@@ -20,7 +20,7 @@ from gradio_client import Client, handle_file
 from ui_helpers import Corpus, corpus, corpus_settings, serve  # noqa: F401 - fixtures
 
 from assistant import Assistant
-from assistant.components import state_folder
+from assistant.wiring import state_folder
 from ui import documents
 
 pytestmark = pytest.mark.slow
@@ -34,10 +34,10 @@ def library(corpus: Corpus, tmp_path: Path) -> Assistant:  # noqa: F811
     docs.mkdir()
     for name in (LUO_FULI, "000_46770c1c8835f142.txt"):
         shutil.copy(SEEDS / name, docs / name)
-    assistant = Assistant(
-        corpus_settings(docs, tmp_path / "index"), embedder=corpus.assistant.embedder
+    assistant = Assistant.from_settings(
+        corpus_settings(docs, tmp_path / "index"), embedder=corpus.assistant.library.embedder
     )
-    assistant.index([docs], progress=False)
+    assistant.library.add([docs], progress=False)
     return assistant
 
 
@@ -129,10 +129,10 @@ def test_an_upload_during_another_index_run_is_queued_and_indexed_when_it_ends(l
         assert "zorblax.txt will be indexed as soon as it ends" in report
         assert (Path(library.settings.docs_dir) / "zorblax.txt").is_file()
         time.sleep(2 * documents.QUEUE_POLL_SECONDS)
-        assert "zorblax.txt" not in [d.source for d in library.documents()]
+        assert "zorblax.txt" not in [d.source for d in library.library.documents()]
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if "zorblax.txt" in [d.source for d in library.documents()]:
+        if "zorblax.txt" in [d.source for d in library.library.documents()]:
             break
         time.sleep(0.5)
     else:

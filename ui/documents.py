@@ -37,7 +37,7 @@ _ABSOLUTE_PATH = re.compile(r"(?<![\w.])/(?:[^\s/:;,'\"()]+/)*([^\s/:;,'\"()]+)"
 
 def _documents(assistant: Assistant) -> list[DocumentInfo]:
     try:
-        return assistant.documents()
+        return assistant.library.documents()
     except RagError:
         return []  # no index yet: the status line says so
 
@@ -45,27 +45,35 @@ def _documents(assistant: Assistant) -> list[DocumentInfo]:
 def corpus_texts(assistant: Assistant, limit: int = EXAMPLE_PASSAGES) -> dict[str, list[str]]:
     """Some passages of each indexed document, keyed by ``source``."""
     try:
-        return assistant.passages(limit)
+        return assistant.library.passages(limit)
     except RagError:
         return {}
 
 
 def removable(documents: Sequence[DocumentInfo], docs_dir: Path) -> list[tuple[str, str]]:
-    """``(label, name)`` of the documents that live in ``docs_dir`` (the ones the page manages).
+    """``(label, label)`` of every indexed document; uploads (files in ``docs_dir``, which the
+    assistant stored and so deletes on removal) are labelled as such.
 
-    The value is the name inside the folder, not the server path: the page never shows one,
-    and an API client can pass the name it sees in the document list.
+    The value is the label, not the server path: the page never shows one, and an API client
+    in a fresh session passes the name it sees in the document list (``remove`` validates it).
+    Labels are unique (a second ``notes.txt`` becomes ``notes.txt [2]``).
     """
+    return [(label, label) for label in _labels(documents, docs_dir)]
+
+
+def _labels(documents: Sequence[DocumentInfo], docs_dir: Path) -> dict[str, str]:
+    """Label -> key of every document."""
     docs = Path(docs_dir).resolve()
-    return [
-        (d.source, _name_in(docs, d.key))
-        for d in documents
-        if Path(d.key).resolve().is_relative_to(docs)
-    ]
-
-
-def _name_in(docs: Path, key: str) -> str:
-    return Path(key).resolve().relative_to(docs).as_posix()
+    labels: dict[str, str] = {}
+    for d in documents:
+        label = f"{d.source} (upload)" if Path(d.key).resolve().is_relative_to(docs) else d.source
+        label = shown(label)
+        n = 2
+        unique = label
+        while unique in labels:
+            unique, n = f"{label} [{n}]", n + 1
+        labels[unique] = d.key
+    return labels
 
 
 def public_message(message: str, assistant: Assistant) -> str:
@@ -136,7 +144,7 @@ def upload(
             return render.index_report_html(None, result.rejected, "No file was added.")
         progress(0.1, desc="Indexing")
         try:
-            report = assistant.index(todo, progress=True)
+            report = assistant.library.add(todo, progress=True)
         except IndexBusy:
             _index_when_free(assistant, todo, result.saved)
             names = ", ".join(shown(p.name) for p in todo)
@@ -182,7 +190,7 @@ def _index_when_free(assistant: Assistant, todo: list[Path], saved: list[Path]) 
         deadline = time.monotonic() + QUEUE_WAIT_SECONDS
         while time.monotonic() < deadline:
             try:
-                report = assistant.index([p for p in todo if p.exists()], progress=False)
+                report = assistant.library.add([p for p in todo if p.exists()], progress=False)
             except IndexBusy:
                 time.sleep(QUEUE_POLL_SECONDS)
                 continue
@@ -201,13 +209,13 @@ def reindex(
     assistant: Assistant,
     progress=gr.Progress(track_tqdm=True),  # noqa: B008 - Gradio's injection marker
 ) -> tuple:
-    """Bring the index in line with the documents folder (new, changed and deleted files)."""
+    """Bring the index in line with every registered source (new, changed and deleted files)."""
 
     def run() -> str:
-        docs = Path(assistant.settings.docs_dir)
         progress(0, desc="Indexing")
-        report = assistant.index([docs], progress=True)
-        return render.index_report_html(report, headline="Re-indexed the documents folder")
+        report = assistant.library.sync(progress=True)
+        count = len(assistant.library.sources())
+        return render.index_report_html(report, headline=f"Re-indexed {count} source(s)")
 
     return (_guarded(run, assistant), *library(assistant))
 
@@ -217,28 +225,40 @@ def remove(
     key: str | None,
     progress=gr.Progress(track_tqdm=True),  # noqa: B008 - Gradio's injection marker
 ) -> tuple:
-    """Delete one document from the documents folder and from the index.
+    """Take one document out of the index (the page asked for confirmation first).
 
-    ``key`` is the document's name in the documents folder (what the list shows; an API client
-    in a fresh session can pass it) or its index key; anything else is refused by name only.
+    ``key`` is the document's label in the list (what a fresh API session can pass), its name
+    when unambiguous, or its index key; anything else is refused, by name only.
+
+    The file on disk is deleted only when the assistant stored it there as an upload; the
+    report says which happened.
     """
 
     def run() -> str:
-        docs = Path(assistant.settings.docs_dir).resolve()
-        choices = dict((name, label) for label, name in removable(_documents(assistant), docs))
-        name = str(key or "").strip()
-        if name and name not in choices and Path(name).is_absolute():
-            candidate = Path(name).resolve()
-            name = _name_in(docs, name) if candidate.is_relative_to(docs) else ""
-        if not name or name not in choices:
-            shown_name = shown(Path(str(key or "")).name) or "nothing"
+        documents = _documents(assistant)
+        labels = _labels(documents, assistant.settings.docs_dir)
+        by_source = {}
+        for d in documents:  # a plain document name works when it is unambiguous
+            by_source.setdefault(shown(d.source), []).append(d.key)
+        given = str(key or "").strip()
+        chosen = labels.get(given)
+        if chosen is None and len(by_source.get(given, [])) == 1:
+            chosen = by_source[given][0]
+        if chosen is None and given in labels.values():  # an index key, as before
+            chosen = given
+        if chosen is None:
+            name = shown(Path(given).name) or "nothing"
             return render.index_report_html(
-                None,
-                headline=f"Choose an indexed document of the documents folder first "
-                f"({shown_name} is not one).",
+                None, headline=f"Choose an indexed document first ({name} is not one)."
             )
         progress(0, desc="Removing")
-        report = assistant.remove_document(str(docs / name))
-        return render.index_report_html(report, headline=f"Removed {shown(choices[name])}")
+        removal = assistant.library.remove(chosen)
+        disk = (
+            "the uploaded copy was deleted"
+            if removal.file_deleted
+            else "your file on disk was left untouched"
+        )
+        headline = f"Removed {shown(removal.source)} from the index; {disk}"
+        return render.index_report_html(removal.report, headline=headline)
 
     return (_guarded(run, assistant), *library(assistant))
