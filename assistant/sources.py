@@ -38,17 +38,18 @@ class Sources:
             return cls(path)
 
     def save(self) -> None:
-        """Write atomically; a full disk or read-only folder is a one-line ``RagError``."""
+        """Write atomically."""
         data = {"version": VERSION, "paths": self.paths, "excluded": sorted(set(self.excluded))}
         tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
             os.replace(tmp, self.path)
-        except OSError as exc:
-            with contextlib.suppress(OSError):  # nothing to remove on a read-only folder
+        except OSError as exc:  # a full disk or a read-only index: one line, never a traceback
+            raise disk.from_os_error(exc, self.path.parent.parent.parent) or exc from None
+        finally:
+            with contextlib.suppress(OSError):
                 tmp.unlink(missing_ok=True)
-            raise disk.from_os_error(exc, self.path.parent) or exc from None
 
     def register(self, paths: list[Path]) -> None:
         """Add ``paths`` (made absolute); a path already covered by a registered folder is kept

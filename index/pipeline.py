@@ -115,14 +115,14 @@ class Indexer:
         self,
         paths: Iterable[Path],
         rebuild: bool = False,
-        exclude: Collection[str] = (),
         wait: bool = False,
+        exclude: Collection[str] = (),
     ) -> IndexReport:
         """Index ``paths`` (files or folders, recursively); returns what was done.
 
-        Files whose key (resolved path) is in ``exclude`` are left out, as if absent. Another
-        indexer on the same index is an ``IndexBusy`` error, or with ``wait`` this run waits
-        for it to finish.
+        Another indexer on the same index is an ``IndexBusy`` error, or with ``wait`` this
+        run waits for it to finish. Files whose key (resolved path) is in ``exclude`` are left
+        out, as if absent.
         """
         started = time.perf_counter()
         roots = [Path(p) for p in paths]

@@ -277,7 +277,7 @@ def test_a_full_disk_while_indexing_says_so_in_one_line(tmp_path):
     index_dir.mkdir()
     rag = f"{sys.executable} -m assistant"
     script = (
-        f"mount -t tmpfs -o size=3m tmpfs {index_dir}\n"
+        f"mount -t tmpfs -o size=1500k tmpfs {index_dir}\n"
         f"{rag} index {docs} --index-dir {index_dir} || echo exit=$?\n"
         f"find {index_dir} -name '*.tmp-*'\n"
     )
