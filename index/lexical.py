@@ -173,6 +173,7 @@ class LexicalIndex:
         if any(corpus):  # bm25s cannot index a corpus without a single token
             retriever = bm25s.BM25()
             retriever.index(corpus, show_progress=False)
+        generation = str(generation)  # a store may count in ints; tokens compare as text
         try:
             self._save(retriever, ids, generation)
         except OSError as exc:
@@ -235,7 +236,7 @@ class LexicalIndex:
 
     def refresh(self) -> None:
         """Make sure the in-memory index matches the store's current generation."""
-        generation = self.store.generation()
+        generation = str(self.store.generation())
         if self._snapshot and self._snapshot.generation == generation:
             return
         with self._lock:
@@ -273,6 +274,7 @@ class LexicalIndex:
         Refreshed when the store has been seen at another version (by a dense search, say),
         without asking the store again for every token.
         """
-        if self._snapshot is None or self._snapshot.generation != self.store.last_version:
+        seen = getattr(self.store, "last_version", None)  # stores that follow other processes
+        if self._snapshot is None or (seen is not None and self._snapshot.generation != seen):
             self.refresh()
         return self._snapshot.frequencies.get(token, 0.0)

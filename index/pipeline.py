@@ -288,6 +288,9 @@ class Indexer:
         todo: list[_Candidate] = []
         remembered = len(manifest.skipped)
         for candidate in candidates.values():
+            if candidate.key not in manifest.files and candidate.key not in manifest.skipped:
+                todo.append(candidate)  # new: read once, when it is indexed
+                continue
             try:
                 digest = _file_digest(candidate.path)
             except OSError as exc:

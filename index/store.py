@@ -382,9 +382,12 @@ def _version(collection: Any) -> str:
 
 
 def _gone(exc: Exception) -> bool:
-    """Whether ``exc`` says the collection no longer exists (it was dropped and recreated)."""
+    """Whether ``exc`` says the collection (or a segment of it) no longer exists: it was
+    dropped and recreated, or its folder deleted and rebuilt, by another process."""
     message = str(exc).lower()
-    return "does not exist" in message or "not found" in message
+    return any(
+        words in message for words in ("does not exist", "not found", "missing metadata segment")
+    ) or ("missing" in message and "segment" in message)
 
 
 def _forget_cached_system(folder: Path) -> None:

@@ -19,6 +19,7 @@ from conftest import ROOT, SEEDS
 
 from assistant.wiring import build_indexer, build_store, state_folder
 from index.manifest import Manifest
+from index.store import StoreError
 
 
 def free_port() -> int:
@@ -102,11 +103,15 @@ def kill_rounds(tmp_path: Path, embedder, files: int, rounds: int, budget_s: flo
         proc.wait(timeout=30)
         manifest = state_folder(settings) / "manifest.json"
         mid_write += proc.returncode == -signal.SIGKILL and Manifest.load(manifest).dirty
-        # The index still opens and answers between the kill and the next run.
-        answer = Assistant.from_settings(settings, embedder=embedder).ask(
-            "Which company did Luo Fuli join?"
-        )
-        assert answer.text
+        # The index still opens and answers between the kill and the next run (on a loaded
+        # machine the first run may die before it created the index: that is said in a line).
+        try:
+            answer = Assistant.from_settings(settings, embedder=embedder).ask(
+                "Which company did Luo Fuli join?"
+            )
+            assert answer.text
+        except StoreError as exc:
+            assert "no index yet" in str(exc) and not (index_dir / "chroma").exists()
     print(f"\nkill -9: {kills} kills in {round_ + 1} runs, {mid_write} while writing chunks")
     report = build_indexer(settings, embedder=embedder, progress=False).run([docs])
     assert report.chunks_total == assert_consistent(settings, embedder)

@@ -264,13 +264,14 @@ def test_a_full_disk_while_saving_the_manifest_is_one_line_and_leaves_no_temp_fi
     assert not [name for name in lines if ".tmp-" in name], result.stdout
 
 
+@pytest.mark.slow
 @needs_mount
 def test_a_full_disk_while_indexing_says_so_in_one_line(tmp_path):
     docs = tmp_path / "docs"
     shutil.copytree(SEEDS, docs)
-    for i in range(40):
-        shutil.copy(SEEDS / LUO_FULI, docs / f"copy_{i:02d}.txt")
-        with open(docs / f"copy_{i:02d}.txt", "a") as handle:
+    for i in range(200):  # about 1.7 MB of text: more chunks than fit in 3 MB
+        shutil.copy(SEEDS / LUO_FULI, docs / f"copy_{i:03d}.txt")
+        with open(docs / f"copy_{i:03d}.txt", "a") as handle:
             handle.write(f"\nCopy number {i} of the article, with its own ending.\n" * 30)
     index_dir = tmp_path / "index"
     index_dir.mkdir()

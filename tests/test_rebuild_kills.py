@@ -118,3 +118,27 @@ def test_rebuild_killed_at_each_step_is_repaired_by_the_next_run(step, indexed, 
     assert result.returncode == -signal.SIGKILL, f"{step} was never reached: {result.stderr}"
     _reader_survives(settings, embedder)
     _repaired(settings, docs, embedder, files=65)
+
+
+@pytest.mark.stress
+def test_stress_rebuild_killed_at_every_step_in_turn(tmp_path, embedder):
+    """`make stress`: one index killed at each rebuild step in turn, repaired after each."""
+    from assistant.settings import load_settings
+
+    docs = tmp_path / "docs"
+    make_corpus(docs, 300)
+    for path in SEEDS.iterdir():
+        shutil.copy(path, docs / path.name)
+    settings = load_settings(
+        overrides={"docs_dir": str(docs), "index_dir": str(tmp_path / "index")}, environ={}
+    )
+    build_indexer(settings, embedder=embedder, progress=False).run([docs])
+    kills = 0
+    for step in REBUILD_STEPS:
+        result = _rag_index(settings, docs, "--rebuild", env={CRASH_ENV: step})
+        assert result.returncode == -signal.SIGKILL, f"{step} was never reached"
+        kills += 1
+        _reader_survives(settings, embedder)
+        _repaired(settings, docs, embedder, files=305)
+    print(f"\nrebuild killed at {kills} steps ({', '.join(REBUILD_STEPS)}), repaired each time")
+    assert kills == len(REBUILD_STEPS)

@@ -19,7 +19,7 @@ from assistant import Assistant, RagError, Settings
 from assistant.chats import ChatStore, chats_path
 from ui import chat, chat_list, documents, render
 from ui.styles import CSS
-from ui.uploads import SUPPORTED_SUFFIXES
+from ui.uploads import SUPPORTED_SUFFIXES, refuse_urls
 
 log = logging.getLogger(__name__)
 
@@ -232,10 +232,15 @@ def _documents_tab(page: SimpleNamespace, settings: Settings) -> None:
         file_types=list(SUPPORTED_SUFFIXES),
         elem_id="upload",
     )
+    refuse_urls(page.upload)  # the server never fetches a URL a client sends as a file
     page.report = gr.HTML(elem_id="index-report")
     with gr.Row():
         page.remove_choice = gr.Dropdown(
-            label="Document", choices=[], elem_id="remove-choice", scale=3
+            label="Document",
+            choices=[],
+            elem_id="remove-choice",
+            scale=3,
+            allow_custom_value=True,  # an API client passes a name; remove() validates it
         )
         page.remove = gr.Button("Remove from index", variant="stop", elem_id="remove", scale=1)
         page.reindex = gr.Button("Re-index all sources", elem_id="reindex", scale=1)

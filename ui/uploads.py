@@ -4,6 +4,10 @@
 checks once more, on the resolved path, that each one lands directly in the folder. Only the
 indexer's file types are accepted (``index.loaders.LOADERS``, mirrored in
 ``SUPPORTED_SUFFIXES``; a unit test keeps the two equal).
+
+Only files really uploaded through the page are taken: ``UploadBox`` refuses a URL before
+Gradio would download it (the server must never fetch anything on a client's behalf) and
+``uploaded_files`` refuses any path outside Gradio's upload folder.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import gradio as gr
+from gradio_client import utils as client_utils
 
 from assistant import RagError
 
@@ -201,3 +208,56 @@ def _create_exclusive(docs: Path, name: str, source: Path, taken: set[str]) -> P
             target.unlink(missing_ok=True)
             raise
         return target
+
+
+def refuse_urls(box: gr.File) -> gr.File:
+    """``box`` made to refuse URLs: a client may send ``{"path": "http://..."}`` as a file,
+    which Gradio would download on the server before any handler runs.
+
+    Gradio fetches every incoming file through the component's
+    ``(async_)move_resource_to_block_cache``; those are wrapped on this instance (a subclass
+    would make Gradio write a ``.pyi`` stub beside this module).
+    """
+    fetch_async = box.async_move_resource_to_block_cache
+    fetch = box.move_resource_to_block_cache
+
+    async def async_move_resource_to_block_cache(url_or_file_path):
+        _refuse_urls(url_or_file_path)
+        return await fetch_async(url_or_file_path)
+
+    def move_resource_to_block_cache(url_or_file_path):
+        _refuse_urls(url_or_file_path)
+        return fetch(url_or_file_path)
+
+    box.async_move_resource_to_block_cache = async_move_resource_to_block_cache
+    box.move_resource_to_block_cache = move_resource_to_block_cache
+    return box
+
+
+def _refuse_urls(value: str | Path | None) -> None:
+    if value is not None and client_utils.is_http_url_like(str(value)):
+        raise gr.Error(NOT_AN_UPLOAD, print_exception=False)
+
+
+NOT_AN_UPLOAD = (
+    "Only files uploaded from this page can be added; URLs and server paths are refused."
+)
+
+
+def uploaded_files(paths: Sequence[str | Path], upload_folder: Path) -> list[Path]:
+    """``paths`` if every one is a regular file inside Gradio's ``upload_folder``.
+
+    Raises ``UploadError`` for a URL, a symlink or a path elsewhere on the server: the upload
+    handler must only ever copy what a browser sent.
+    """
+    folder = Path(upload_folder).resolve()
+    accepted: list[Path] = []
+    for raw in paths:
+        text = str(raw)
+        if "://" in text or client_utils.is_http_url_like(text):
+            raise UploadError(NOT_AN_UPLOAD)
+        path = Path(text)
+        if path.is_symlink() or not path.is_file() or not path.resolve().is_relative_to(folder):
+            raise UploadError(NOT_AN_UPLOAD)
+        accepted.append(path)
+    return accepted

@@ -27,6 +27,7 @@ sys.path.insert(0, str(HERE))
 
 from corpus import write_articles, write_notes  # noqa: E402
 from indexing import bench_index_memory, bench_indexing, bench_no_change  # noqa: E402
+from large_files import bench_large_files_memory  # noqa: E402
 from measure import Row  # noqa: E402
 from query import bench_query, bench_startup  # noqa: E402
 
@@ -101,15 +102,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--articles", type=int, default=400, help="synthetic articles to index")
     parser.add_argument("--notes", type=int, default=1000, help="small files to re-index")
     parser.add_argument("--scales", default="10000,100000", help="synthetic store sizes")
+    parser.add_argument("--large-files", type=int, default=24, help="large files (20-45 MB)")
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.articles, args.notes, args.scales = 1, 40, 200, "10000"
+        args.large_files = 3
     scales = [int(s) for s in args.scales.split(",") if s]
     params = {
         "rounds": args.rounds,
         "articles": args.articles,
         "notes": args.notes,
         "scales": args.scales,
+        "large_files": args.large_files,
     }
 
     settings = load_settings(None, environ={})
@@ -122,6 +126,7 @@ def main(argv: list[str] | None = None) -> int:
             ("indexing", lambda: bench_indexing(settings, corpus, work, args.rounds)),
             ("no-change", lambda: bench_no_change(settings, notes, work, args.rounds)),
             ("index memory", lambda: [bench_index_memory(corpus, work)]),
+            ("large files", lambda: bench_large_files_memory(work, args.large_files)),
             (
                 "query",
                 lambda: bench_query(
