@@ -1,6 +1,6 @@
 """A local, private question-answering assistant over your own documents.
 
-Public API: ``Assistant``, ``Answer``, ``Citation``, ``load_settings``.
+Public API: ``Assistant``, ``Answer``, ``Citation``, ``load_settings``, ``SUPPORTED_SUFFIXES``.
 """
 
 import index  # noqa: F401 - switches off library phone-home before anything else loads
@@ -8,6 +8,7 @@ from assistant.assistant import Assistant, DocumentInfo, IndexStatus, QueryError
 from assistant.settings import Settings, SettingsError, load_settings
 from assistant.types import Answer, Citation, ReasoningDelta, RetrievedChunk, TextDelta, Turn
 from index.errors import RagError
+from index.loaders import SUFFIXES as SUPPORTED_SUFFIXES
 
 __all__ = [
     "Answer",
@@ -19,6 +20,7 @@ __all__ = [
     "RagError",
     "ReasoningDelta",
     "RetrievedChunk",
+    "SUPPORTED_SUFFIXES",
     "Settings",
     "SettingsError",
     "TextDelta",

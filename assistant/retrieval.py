@@ -91,4 +91,6 @@ def _to_retrieved(
         score=score,
         dense_score=dense,
         lexical_score=lexical,
+        location=meta.get("location") or None,
+        page=int(meta["page"]) if meta.get("page") else None,
     )

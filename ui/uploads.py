@@ -2,8 +2,7 @@
 
 ``sanitize_filename`` and ``plan_uploads`` are pure; ``save_uploads`` copies the files and
 checks once more, on the resolved path, that each one lands directly in the folder. Only the
-indexer's file types are accepted (``index.loaders.LOADERS``, mirrored in
-``SUPPORTED_SUFFIXES``; a unit test keeps the two equal).
+indexer's file types are accepted (``SUPPORTED_SUFFIXES``, taken from ``index.loaders.LOADERS``).
 """
 
 from __future__ import annotations
@@ -16,9 +15,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant import RagError
+from assistant import SUPPORTED_SUFFIXES, RagError
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 # Longest file name most filesystems accept, in UTF-8 bytes.
 MAX_NAME_BYTES = 255
 _FORBIDDEN = re.compile(r'[<>:"|?*]')

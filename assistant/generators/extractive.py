@@ -271,6 +271,8 @@ class ExtractiveGenerator:
                 source.text[start:end],
                 source.start + start,
                 source.start + end,
+                location=source.location,
+                page=source.page,
             )
         return Generation(
             " ".join(parts),
