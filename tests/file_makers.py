@@ -254,7 +254,8 @@ def mixed_folder(folder: Path) -> list[Planted]:
         "facts.json": json.dumps(
             {"project": {"name": "Bluefin", "notes": ["The Bluefin prototype weighs 14 kg."]}}
         ).encode(),
-        "events.jsonl": b'{"event": "start"}\n{"event": "The Gannet sensor went offline in May 2025."}\n',
+        "events.jsonl": b'{"event": "start"}\n'
+        b'{"event": "The Gannet sensor went offline in May 2025."}\n',
         "analysis.ipynb": json.dumps(
             {
                 "cells": [
@@ -272,11 +273,12 @@ def mixed_folder(folder: Path) -> list[Planted]:
         "paper.tex": b"\\title{Notes}\n\\begin{document}The Avocet algorithm sorts in linear time."
         b"\n\\end{document}\n",
         "README": b"The Dunlin toolkit needs Python 3.11.\n",
-        "legacy.txt": "The caf\u00e9 \u201cPuffin\u201d in Lyon serves cr\u00eapes for 7 euros \u2014 every Tuesday.".encode(
-            "cp1252"
-        ),
-        "memo.rtf": rb"{\rtf1\ansi{\fonttbl\f0\fswiss Helvetica;}\f0 The Shearwater depot is painted"
-        rb" dark blue.\par}",
+        "legacy.txt": (
+            "The caf\u00e9 \u201cPuffin\u201d in Lyon serves cr\u00eapes for 7 euros \u2014 "
+            "every Tuesday."
+        ).encode("cp1252"),
+        "memo.rtf": rb"{\rtf1\ansi{\fonttbl\f0\fswiss Helvetica;}\f0 The Shearwater depot is"
+        rb" painted dark blue.\par}",
     }
     for name, data in files.items():
         (folder / name).write_bytes(data)

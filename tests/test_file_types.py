@@ -26,7 +26,10 @@ from index.loaders import LOADERS, SkipFile, load_pdf
 
 def _index(settings, embedder, paths, messages=None):
     indexer = build_indexer(
-        settings, embedder=embedder, on_message=(messages or []).append, progress=False
+        settings,
+        embedder=embedder,
+        on_message=(messages if messages is not None else []).append,
+        progress=False,
     )
     return indexer.run(paths)
 

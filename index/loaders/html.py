@@ -25,7 +25,7 @@ _NAMED_COLOURS = {"white": "#ffffff", "black": "#000000", "transparent": "transp
 
 
 def load_html(data: bytes, path: Path) -> LoadedDocument:
-    """HTML: visible text of the page with scripts, styles, navigation, forms and hidden text removed."""
+    """HTML: the page's visible text; scripts, styles, navigation, forms and hidden text go."""
     if b"\x00" in data[:SNIFF_BYTES]:
         raise SkipFile("binary content (NUL bytes), not HTML")
     soup = parse_html(data)
