@@ -4,7 +4,7 @@ Public API: ``Assistant``, ``Answer``, ``Citation``, ``load_settings``, ``SUPPOR
 """
 
 import index  # noqa: F401 - switches off library phone-home before anything else loads
-from assistant.assistant import Assistant, DocumentInfo, IndexStatus, QueryError
+from assistant.answering import Assistant, DocumentInfo, IndexStatus, QueryError
 from assistant.settings import Settings, SettingsError, load_settings
 from assistant.types import Answer, Citation, ReasoningDelta, RetrievedChunk, TextDelta, Turn
 from index.errors import RagError

@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_eval_arguments(parser: argparse.ArgumentParser) -> None:
-    from assistant.eval_cli import add_eval_arguments
+    from assistant.evaluation.cli import add_eval_arguments
 
     add_eval_arguments(parser)
 
@@ -153,7 +153,7 @@ def _print_answer(answer) -> None:
 
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     """``rag ask``: answer one question, with sources (or the answer as JSON)."""
-    from assistant.assistant import Assistant
+    from assistant.answering import Assistant
 
     answer = Assistant(settings).ask(args.question)
     if args.json:
@@ -165,7 +165,7 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_chat(args: argparse.Namespace, settings: Settings) -> int:
     """``rag chat``: an interactive conversation in the terminal (empty line or Ctrl-D ends)."""
-    from assistant.assistant import Assistant
+    from assistant.answering import Assistant
     from assistant.types import Answer, ReasoningDelta, TextDelta, Turn
 
     assistant = Assistant(settings)
@@ -200,7 +200,7 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_ui(args: argparse.Namespace, settings: Settings) -> int:
     """``rag ui``: serve the browser chat (blocks until Ctrl-C)."""
-    from assistant.assistant import Assistant
+    from assistant.answering import Assistant
     from ui.app import launch
 
     launch(Assistant(settings), host=args.host, port=args.port)
@@ -209,7 +209,7 @@ def run_ui(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     """``rag eval``: run a question set and report how good this setup is."""
-    from assistant.eval_cli import run_eval_command
+    from assistant.evaluation.cli import run_eval_command
 
     return run_eval_command(args, settings)
 

@@ -24,7 +24,7 @@ def main() -> None:
 
     from assistant import Assistant
     from assistant.components import build_indexer
-    from assistant.eval_cli import add_eval_arguments, run_eval_command
+    from assistant.evaluation.cli import add_eval_arguments, run_eval_command
     from assistant.settings import load_settings
 
     base = Path(tempfile.mkdtemp(prefix="offline-"))

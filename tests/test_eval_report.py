@@ -18,7 +18,7 @@ import pytest
 from ui_helpers import CHROMIUM, CHROMIUM_ARGS
 
 from assistant import Assistant, Settings, load_settings
-from assistant.eval_cli import add_eval_arguments, run_eval_command
+from assistant.evaluation.cli import add_eval_arguments, run_eval_command
 from index.errors import RagError
 
 ROOT = Path(__file__).resolve().parents[1]

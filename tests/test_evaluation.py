@@ -12,9 +12,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from ollama_fake import FakeOllama, closed_port_url
 
-from assistant.eval_calibration import calibrate
-from assistant.eval_judge import judge_prompt, judge_run, parse_verdicts
-from assistant.eval_questions import Question, QuestionSetError, load_questions, parse_questions
 from assistant.evaluation import (
     EvalRun,
     QuestionResult,
@@ -27,6 +24,14 @@ from assistant.evaluation import (
     percentile,
     retrieval_rank,
     summarise,
+)
+from assistant.evaluation.calibration import calibrate
+from assistant.evaluation.judge import judge_prompt, judge_run, parse_verdicts
+from assistant.evaluation.questions import (
+    Question,
+    QuestionSetError,
+    load_questions,
+    parse_questions,
 )
 from assistant.generators.base import ABSTAIN_TEXT
 from assistant.generators.ollama import OllamaGenerator

@@ -11,10 +11,10 @@ from pathlib import Path
 from corpus import fill_store
 from measure import Row, rag, row, run_process, timed
 
-from assistant.assistant import Assistant
+from assistant.answering import Assistant
 from assistant.components import build_indexer, build_lexical, build_store
-from assistant.eval_questions import load_questions
 from assistant.evaluation import same_file
+from assistant.evaluation.questions import load_questions
 from assistant.retrieval import HybridRetriever, RetrievalOptions
 from assistant.settings import Settings
 from index.embedding import SentenceTransformerEmbedder

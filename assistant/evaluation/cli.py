@@ -15,10 +15,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.eval_calibration import calibrate
-from assistant.eval_judge import judge_run
-from assistant.eval_questions import QuestionSet, load_questions
-from assistant.eval_report import (
+from assistant.evaluation.calibration import calibrate
+from assistant.evaluation.judge import judge_run
+from assistant.evaluation.questions import QuestionSet, load_questions
+from assistant.evaluation.report import (
     format_calibration,
     format_comparison,
     format_summary,
@@ -26,7 +26,7 @@ from assistant.eval_report import (
     write_comparison,
     write_run,
 )
-from assistant.evaluation import EvalRun, run_evaluation
+from assistant.evaluation.runner import EvalRun, run_evaluation
 from assistant.settings import Settings, load_settings
 from index.errors import RagError
 

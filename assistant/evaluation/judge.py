@@ -10,7 +10,8 @@ import sys
 from dataclasses import replace
 from typing import Any
 
-from assistant.evaluation import Check, EvalRun
+from assistant.evaluation.grading import Check
+from assistant.evaluation.runner import EvalRun
 from assistant.types import Answer
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[,–-]\s*\d+)*)\]")

@@ -1,7 +1,7 @@
 """Evaluation output: terminal tables, results.jsonl, summary.json and report.html.
 
 report.html is self-contained (no JavaScript, no external CSS or fonts) so it opens offline;
-its charts are inline SVG drawn by ``assistant.eval_charts``, each ``<svg>`` tagged
+its charts are inline SVG drawn by ``assistant.evaluation.charts``, each ``<svg>`` tagged
 ``data-chart="<name>"``.
 """
 
@@ -14,11 +14,13 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.eval_charts import grouped_bars, histogram, line_chart, pct, type_chart
-from assistant.evaluation import EvalRun, Metrics, QuestionResult
+from assistant.evaluation.charts import grouped_bars, histogram, line_chart, pct, type_chart
+from assistant.evaluation.grading import QuestionResult
+from assistant.evaluation.metrics import Metrics
+from assistant.evaluation.runner import EvalRun
 
 if TYPE_CHECKING:
-    from assistant.eval_calibration import Calibration
+    from assistant.evaluation.calibration import Calibration
 
 CSS = """body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}
 table{border-collapse:collapse;margin:1em 0;font-size:.9em}

@@ -9,7 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.evaluation import EvalRun, QuestionResult, grade, summarise
+from assistant.evaluation.grading import QuestionResult, grade
+from assistant.evaluation.metrics import summarise
+from assistant.evaluation.runner import EvalRun
 from assistant.generators.base import ABSTAIN_TEXT
 from assistant.types import Answer
 
