@@ -33,8 +33,11 @@ def make_pdf(pages: list[list[str]], title: str = "Quarterly Report", author: st
     return buffer.getvalue()
 
 
-def make_scanned_pdf(text: str) -> bytes:
-    """An image-only PDF: ``text`` rendered into a picture by Pillow, placed by reportlab."""
+def make_scanned_pdf(text: str, text_page_first: str | None = None) -> bytes:
+    """An image-only PDF: ``text`` rendered into a picture by Pillow, placed by reportlab.
+
+    ``text_page_first`` puts a page with a text layer before the scanned one.
+    """
     from PIL import Image, ImageDraw, ImageFont
     from reportlab.lib.utils import ImageReader
     from reportlab.pdfgen import canvas
@@ -43,6 +46,9 @@ def make_scanned_pdf(text: str) -> bytes:
     ImageDraw.Draw(image).text((40, 60), text, fill=0, font=ImageFont.load_default(size=56))
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer)
+    if text_page_first:
+        pdf.drawString(72, 800, text_page_first)
+        pdf.showPage()
     pdf.drawImage(ImageReader(image), 20, 600, width=560, height=62)
     pdf.showPage()
     pdf.save()

@@ -173,6 +173,15 @@ def test_scanned_pdf_is_read_by_ocr():
     assert [s.location for s in doc.sections] == ["p. 1"]
 
 
+@pytest.mark.skipif(not shutil.which("tesseract"), reason="tesseract-ocr is not installed")
+def test_a_scanned_page_between_text_pages_is_read_by_ocr():
+    data = make_scanned_pdf("Invoice 5120 went to Razorbill Ltd", "A typed cover page.")
+    doc = load_pdf(data, Path("mixed.pdf"))
+    assert [(s.location, s.page) for s in doc.sections] == [("p. 1", 1), ("p. 2", 2)]
+    assert "A typed cover page." in doc.sections[0].text
+    assert "Razorbill" in doc.sections[1].text
+
+
 def test_scanned_pdf_without_tesseract_says_how_to_get_it(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(SkipFile, match="install tesseract-ocr"):

@@ -1,6 +1,6 @@
 """PDF: text per page (pypdf), and OCR of image-only pages with tesseract when it is installed.
 
-OCR runs Debian's ``tesseract`` command on the images pypdf extracts from a page that has no
+OCR runs Debian's ``tesseract`` command on the images pypdf extracts from each page that has no
 text layer; without tesseract an image-only PDF is skipped with a message saying how to get it.
 """
 
@@ -36,13 +36,15 @@ def load_pdf(data: bytes, path: Path) -> LoadedDocument:
     except Exception as exc:  # noqa: BLE001 - pypdf raises many types for damaged files
         raise SkipFile(f"corrupt or unreadable PDF ({type(exc).__name__}: {exc})") from None
     tesseract = shutil.which("tesseract")
-    if not any(p.strip() for p in pages):
-        if tesseract is None:
-            raise SkipFile(
-                "PDF has no extractable text (scanned images?); install tesseract-ocr "
-                "(apt-get install tesseract-ocr) to OCR it, or run OCR on it first"
-            )
-        pages = [_ocr_page(reader.pages[i], tesseract) for i in range(len(pages))]
+    if tesseract is None and not any(p.strip() for p in pages):
+        raise SkipFile(
+            "PDF has no extractable text (scanned images?); install tesseract-ocr "
+            "(apt-get install tesseract-ocr) to OCR it, or run OCR on it first"
+        )
+    if tesseract is not None:  # scanned pages, also between pages that have a text layer
+        pages = [
+            p if p.strip() else _ocr_page(reader.pages[i], tesseract) for i, p in enumerate(pages)
+        ]
         if not any(p.strip() for p in pages):
             raise SkipFile("PDF has no extractable text and OCR found none in its images")
     sections = [
