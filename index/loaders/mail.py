@@ -7,16 +7,16 @@ located "attachment NAME" (plus its page or slide), so citations name the attach
 
 from __future__ import annotations
 
-import email
-import email.policy
-import mailbox
 import tempfile
-from email.message import EmailMessage
 from pathlib import Path, PurePath
+from typing import TYPE_CHECKING
 
 from index.documents import LoadedDocument, Section, from_sections
 from index.loaders.base import SkipFile, clean_meta
 from index.loaders.html import parse_html, visible_text
+
+if TYPE_CHECKING:  # the email package is imported when a message is read, not with the registry
+    from email.message import EmailMessage
 
 # Attachments may be e-mails with attachments; past this depth they are not opened.
 MAX_NESTING = 3
@@ -37,6 +37,8 @@ def load_eml(data: bytes, path: Path) -> LoadedDocument:
 
 def load_mbox(data: bytes, path: Path) -> LoadedDocument:
     """A mailbox: every message as in ``load_eml``, located "message N: subject (date)"."""
+    import mailbox
+
     # mailbox reads only from a file, and opens it for writing when it can: give it a copy.
     with tempfile.NamedTemporaryFile(prefix="rag-mbox-", suffix=".mbox") as copy:
         copy.write(data)
@@ -58,6 +60,9 @@ def load_mbox(data: bytes, path: Path) -> LoadedDocument:
 
 
 def _parse(data: bytes) -> EmailMessage:
+    import email
+    import email.policy
+
     try:
         return email.message_from_bytes(data, policy=email.policy.default)
     except Exception as exc:  # noqa: BLE001 - the parser is lenient; this is a last resort
