@@ -210,6 +210,14 @@ def test_white_text_on_a_dark_background_is_visible():
     assert "Light on dark is read." in doc.text and "Large text is read." in doc.text
 
 
+def test_conditional_css_does_not_hide_text():
+    page = (
+        "<style>@media print { p { display: none } } @media (max-width: 400px) { .wide "
+        "{ visibility: hidden } }</style><body><p class='wide'>Shown on screens.</p></body>"
+    )
+    assert "Shown on screens." in load_html(page.encode(), Path("m.html")).text
+
+
 def test_hidden_html_text_never_reaches_the_answer(fresh_settings, embedder):
     from assistant import Assistant
     from assistant.components import build_indexer

@@ -19,6 +19,10 @@ CHROME_TAGS = ["script", "style", "noscript", "template", "nav", "header", "foot
                "form", "iframe", "svg", "button", "object", "embed"]  # fmt: skip
 _DECLARATION = re.compile(r"([\w-]+)\s*:\s*([^;]+)")
 _CSS_RULE = re.compile(r"([^{}]+)\{([^{}]*)\}")
+# Rules inside @media/@supports apply only sometimes (print, small screens): not "hidden".
+_CONDITIONAL_BLOCK = re.compile(
+    r"@(?:media|supports|container)[^{]*\{(?:[^{}]*\{[^{}]*\})*[^{}]*\}"
+)
 _SIMPLE_SELECTOR = re.compile(r"^[\w#.\-\s,>]+$")
 _FONT_SIZE = re.compile(r"^(\d*\.?\d+)(px|pt|em|rem|%)?$")
 _NAMED_COLOURS = {"white": "#ffffff", "black": "#000000", "transparent": "transparent"}
@@ -139,7 +143,8 @@ def _hidden_by_stylesheets(soup) -> list:
     """Elements that simple rules of the page's ``<style>`` blocks hide."""
     hidden = []
     for block in soup.find_all("style"):
-        for selectors, body in _CSS_RULE.findall(block.get_text()):
+        sheet = _CONDITIONAL_BLOCK.sub("", block.get_text())
+        for selectors, body in _CSS_RULE.findall(sheet):
             if not _hides(_declarations(body)):
                 continue
             for selector in selectors.split(","):
