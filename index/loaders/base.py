@@ -45,7 +45,10 @@ def clean_meta(value) -> str | None:
 
 
 def render_row(header: list[str], row: Iterable[object]) -> str:
-    """One table row as ``"Header: value; Header: value"`` so it reads alone."""
+    """One table row as ``"Header: value; Header: value."`` so it reads alone.
+
+    The closing full stop makes each row its own sentence, so an answer quotes just that row.
+    """
     cells = []
     for i, value in enumerate(row):
         text = " ".join(str(value).split()) if value is not None else ""
@@ -53,7 +56,8 @@ def render_row(header: list[str], row: Iterable[object]) -> str:
             continue
         name = header[i] if i < len(header) and header[i] else f"column {i + 1}"
         cells.append(f"{name}: {text}")
-    return "; ".join(cells)
+    line = "; ".join(cells)
+    return line if not line or line.endswith((".", "!", "?")) else f"{line}."
 
 
 def group_lines(
