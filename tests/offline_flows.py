@@ -23,9 +23,9 @@ def main() -> None:
     from ollama_fake import FakeOllama
 
     from assistant import Assistant
-    from assistant.components import build_indexer
     from assistant.evaluation.cli import add_eval_arguments, run_eval_command
     from assistant.settings import load_settings
+    from assistant.wiring import build_indexer
 
     base = Path(tempfile.mkdtemp(prefix="offline-"))
     docs = base / "docs"
@@ -37,8 +37,8 @@ def main() -> None:
     assert len(report.added) == 5, report.summary()
     print("ok index")
 
-    assistant = Assistant(settings)
-    embedder = assistant.embedder
+    assistant = Assistant.from_settings(settings)
+    embedder = assistant.retriever.embedder
     answer = assistant.ask("Which company did Luo Fuli join?", generator="extractive")
     assert "Xiaomi" in answer.text
     print("ok ask extractive")
@@ -49,7 +49,9 @@ def main() -> None:
 
     with FakeOllama(models=["deepseek-r1:1.5b"], thinking_models=["deepseek-r1:1.5b"],
                     reply=["Xiaomi [1]."]) as fake:  # fmt: skip
-        local = Assistant(settings.replace(**{"ollama.host": fake.url}), embedder=embedder)
+        local = Assistant.from_settings(
+            settings.replace(**{"ollama.host": fake.url}), embedder=embedder
+        )
         answer = local.ask("Which company did Luo Fuli join?", generator="ollama")
     assert answer.generator.startswith("ollama:") and answer.grounded
     print("ok ask ollama (loopback fake)")

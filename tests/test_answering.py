@@ -11,11 +11,11 @@ from ollama_fake import FakeOllama, closed_port_url
 
 from assistant import Answer, Assistant, QueryError, TextDelta, Turn
 from assistant.citations import parse_citations
-from assistant.components import build_indexer
 from assistant.generators.base import ABSTAIN_TEXT
-from assistant.retrieval import RetrievalOptions, rrf
+from assistant.retrieval import rrf
 from assistant.sentences import sentence_spans, split_sentences
 from assistant.types import RetrievedChunk
+from assistant.wiring import build_indexer
 
 DEV = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines()]
 ANSWERABLE = [q for q in DEV if q["answerable"] and q["type"] != "multilingual"]
@@ -77,8 +77,7 @@ def test_hybrid_retrieval_finds_the_gold_file(seed_assistant, question):
 
 @pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
 def test_each_mode_returns_scored_hits(seed_assistant, mode):
-    options = RetrievalOptions(mode=mode, top_k=3, candidates=10)
-    hits = seed_assistant.retriever.retrieve("Luo Fuli joined Xiaomi", options)
+    hits = seed_assistant.retriever.retrieve("Luo Fuli joined Xiaomi", top_k=3, mode=mode)
     assert len(hits) == 3
     assert hits[0].source == "002_922202727007834a.txt"
     assert (hits[0].dense_score is not None) == (mode != "lexical")
@@ -141,7 +140,7 @@ def test_injected_instructions_change_no_answer(fresh_settings, embedder):
     docs = fresh_settings.docs_dir
     shutil.copy(SEEDS / "002_922202727007834a.txt", docs / "news.txt")
     build_indexer(fresh_settings, embedder=embedder, progress=False).run([docs])
-    assistant = Assistant(fresh_settings, embedder=embedder)
+    assistant = Assistant.from_settings(fresh_settings, embedder=embedder)
     question = "Which news outlet reported that Luo Fuli had joined Xiaomi?"
     clean = assistant.ask(question)
 
@@ -162,7 +161,7 @@ def test_injected_instructions_change_no_answer(fresh_settings, embedder):
 def test_auto_falls_back_to_extractive_with_a_notice(seed_index, embedder):
     settings, _ = seed_index
     url = closed_port_url()
-    assistant = Assistant(settings.replace(**{"ollama.host": url}), embedder=embedder)
+    assistant = Assistant.from_settings(settings.replace(**{"ollama.host": url}), embedder=embedder)
     answer = assistant.ask("Which company did Luo Fuli join?", generator="auto")
     assert answer.generator == "extractive"
     assert "extractive" in answer.notice and url.split("//")[1] in answer.notice
@@ -175,7 +174,9 @@ def test_auto_uses_ollama_when_it_answers_and_parses_its_citations(seed_index, e
     with FakeOllama(
         models=["deepseek-r1:1.5b"], thinking_models=["deepseek-r1:1.5b"], reply=reply
     ) as fake:
-        assistant = Assistant(settings.replace(**{"ollama.host": fake.url}), embedder=embedder)
+        assistant = Assistant.from_settings(
+            settings.replace(**{"ollama.host": fake.url}), embedder=embedder
+        )
         answer = assistant.ask("Which company did Luo Fuli join?", generator="auto")
         sent = fake.chat_requests()[0]["messages"][-1]["content"]
     assert answer.generator == "ollama:deepseek-r1:1.5b"
@@ -193,7 +194,9 @@ def test_ollama_follow_up_is_condensed_for_retrieval(seed_index, embedder):
         thinking_models=["deepseek-r1:1.5b"],
         reply=["Wu Yonghui Gemini series [1]"],
     ) as fake:
-        assistant = Assistant(settings.replace(**{"ollama.host": fake.url}), embedder=embedder)
+        assistant = Assistant.from_settings(
+            settings.replace(**{"ollama.host": fake.url}), embedder=embedder
+        )
         history = [Turn("user", "Who did ByteDance poach?"), Turn("assistant", "Wu Yonghui [1]")]
         assistant.ask("What did he work on?", history, generator="ollama")
         condense, answer = fake.chat_requests()

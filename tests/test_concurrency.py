@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from conftest import SEEDS
 
 from assistant import Assistant
-from assistant.components import build_indexer
+from assistant.wiring import build_indexer
 
 QUESTIONS = {
     "Which company did Luo Fuli join?": "002_922202727007834a.txt",
@@ -28,7 +28,7 @@ def test_16_threads_ask_while_an_indexing_run_updates_the_collection(
     for path in SEEDS.iterdir():
         shutil.copy(path, docs / path.name)
     build_indexer(fresh_settings, embedder=embedder, progress=False).run([docs])
-    assistant = Assistant(fresh_settings, embedder=embedder)
+    assistant = Assistant.from_settings(fresh_settings, embedder=embedder)
 
     stop = threading.Event()
     index_runs = 0
@@ -80,7 +80,7 @@ def test_a_hanging_ollama_does_not_block_other_sessions(seed_index, embedder):
     stuck_error: list[Exception] = []
     try:
         slow = settings.replace(**{"ollama.host": fake.url, "ollama.read_timeout_s": 20})
-        assistant = Assistant(slow, embedder=embedder)
+        assistant = Assistant.from_settings(slow, embedder=embedder)
 
         def stuck() -> None:
             try:

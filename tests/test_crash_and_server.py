@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, SEEDS
 
-from assistant.components import build_indexer, build_store, state_folder
+from assistant.wiring import build_indexer, build_store, state_folder
 from index.manifest import Manifest
 
 
@@ -57,11 +57,11 @@ def assert_consistent(settings, embedder) -> int:
     assert not manifest.dirty
     positions: dict[str, list[int]] = defaultdict(list)
     for chunk in store.iter_chunks(include_text=False):
-        key = chunk.metadata["key"]
+        key = chunk.key
         entry = manifest.files.get(key)
         assert entry is not None, f"orphaned chunk of {key}"
-        assert chunk.metadata["content_hash"] == entry.content_hash, f"stale chunk of {key}"
-        positions[key].append(chunk.metadata["position"])
+        assert chunk.content_hash == entry.content_hash, f"stale chunk of {key}"
+        positions[key].append(chunk.position)
     for key, found in positions.items():
         assert sorted(found) == list(range(manifest.files[key].chunks)), f"duplicates in {key}"
     assert set(positions) == set(manifest.files)
@@ -103,7 +103,9 @@ def kill_rounds(tmp_path: Path, embedder, files: int, rounds: int, budget_s: flo
         manifest = state_folder(settings) / "manifest.json"
         mid_write += proc.returncode == -signal.SIGKILL and Manifest.load(manifest).dirty
         # The index still opens and answers between the kill and the next run.
-        answer = Assistant(settings, embedder=embedder).ask("Which company did Luo Fuli join?")
+        answer = Assistant.from_settings(settings, embedder=embedder).ask(
+            "Which company did Luo Fuli join?"
+        )
         assert answer.text
     print(f"\nkill -9: {kills} kills in {round_ + 1} runs, {mid_write} while writing chunks")
     report = build_indexer(settings, embedder=embedder, progress=False).run([docs])
@@ -127,39 +129,6 @@ def test_kill_9_stress(tmp_path, embedder):
     assert kills >= 20
 
 
-@pytest.fixture(scope="module")
-def chroma_server(tmp_path_factory):
-    """A real ``chroma run`` server on a free 127.0.0.1 port."""
-    chroma = Path(sys.executable).with_name("chroma")
-    if not chroma.exists():
-        pytest.fail("the chroma CLI is missing from the venv")
-    port = free_port()
-    data = tmp_path_factory.mktemp("chroma-server")
-    env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
-    proc = subprocess.Popen(
-        [str(chroma), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(data)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("chroma run did not start within 60 s")
-    yield port
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
 def test_index_and_answer_through_a_chroma_server(chroma_server, tmp_path, embedder):
     from assistant import Assistant
     from assistant.settings import load_settings
@@ -180,7 +149,9 @@ def test_index_and_answer_through_a_chroma_server(chroma_server, tmp_path, embed
     report = build_indexer(settings, embedder=embedder, progress=False).run([docs])
     assert len(report.added) == 5
     assert not (tmp_path / "index" / "chroma").exists()  # vectors live on the server
-    answer = Assistant(settings, embedder=embedder).ask("Which company did Luo Fuli join?")
+    answer = Assistant.from_settings(settings, embedder=embedder).ask(
+        "Which company did Luo Fuli join?"
+    )
     assert answer.citations[0].source == "002_922202727007834a.txt"
     assert "Xiaomi" in answer.text
 
@@ -196,7 +167,7 @@ def test_unreachable_chroma_server_names_host_and_port(tmp_path, embedder):
         environ={},
     )
     with pytest.raises(RagError, match=f"127.0.0.1:{port} is not reachable.*chroma run"):
-        Assistant(settings, embedder=embedder).ask("anything")
+        Assistant.from_settings(settings, embedder=embedder).ask("anything")
 
 
 def test_processes_sharing_a_server_see_each_others_documents(chroma_server, tmp_path, embedder):
@@ -222,8 +193,8 @@ def test_processes_sharing_a_server_see_each_others_documents(chroma_server, tmp
 
     indexer = build_indexer(settings_for("indexer"), embedder=embedder, progress=False)
     indexer.run([docs])
-    first = Assistant(settings_for("reader-a"), embedder=embedder)
-    second = Assistant(settings_for("reader-b"), embedder=embedder)
+    first = Assistant.from_settings(settings_for("reader-a"), embedder=embedder)
+    second = Assistant.from_settings(settings_for("reader-b"), embedder=embedder)
     question = "Who leads the Zorblax project?"
     assert first.ask(question).abstained and second.ask(question).abstained
 

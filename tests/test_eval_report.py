@@ -43,7 +43,7 @@ def seeds_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
         },
         environ={},
     )
-    Assistant(settings).index([docs])
+    Assistant.from_settings(settings).library.add([docs])
     return settings
 
 
@@ -239,8 +239,8 @@ def test_compare_two_chunk_sizes(
     for label in ("chunk200", "chunk120"):
         assert len(_lines(out / label / "results.jsonl")) == 4
         assert (out / label / "report.html").is_file()
-    smaller = Assistant(load_settings(small, environ={})).status()
-    assert smaller.chunks > Assistant(seeds_settings).status().chunks
+    smaller = Assistant.from_settings(load_settings(small, environ={})).library.status()
+    assert smaller.chunks > Assistant.from_settings(seeds_settings).library.status().chunks
     boxes, requested, drawn = _open(out / "report.html")
     assert set(boxes) == {"comparison"} and boxes["comparison"]["width"] > 100
     assert drawn >= 10 and requested == [(out / "report.html").as_uri()]

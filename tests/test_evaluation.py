@@ -34,7 +34,6 @@ from assistant.evaluation.questions import (
     parse_questions,
 )
 from assistant.generators.base import ABSTAIN_TEXT
-from assistant.generators.ollama import OllamaGenerator
 from assistant.settings import load_settings
 from assistant.types import Answer, Citation, Generation, RetrievedChunk, Timings
 
@@ -333,7 +332,7 @@ def test_calibration_picks_the_balanced_threshold() -> None:
         a = Answer(text, "x", False, False, "extractive", retrieved=(chunk("a.txt"),))
         results.append(QuestionResult(q, a, grade(q, a)))
     stub = StubExtractive({text: support for text, (support, _) in cases.items()})
-    host = type("Host", (), {"extractive": stub})()
+    host = type("Host", (), {"generators": {"extractive": stub}})()
     cal = calibrate(host, EvalRun("t", "extractive", tuple(results)))
     assert stub.embedded == 2 * len(cases)  # never once per threshold
     # 0.35..0.50 answer both answerable and abstain on both traps: the plateau's middle wins.
@@ -378,11 +377,14 @@ def test_judge_prompt_pairs_sentences_with_their_passages() -> None:
 
 
 class JudgeHost:
-    def __init__(self, host: str):
-        self.settings = load_settings(overrides={"ollama.host": host, "ollama.model": "m"})
+    """An assistant whose Ollama generator talks to ``host``, through the real wiring."""
 
-    def probe_ollama(self) -> tuple[bool, str]:
-        return OllamaGenerator(self.settings.ollama).probe()
+    def __init__(self, host: str):
+        from assistant import Assistant
+
+        settings = load_settings(overrides={"ollama.host": host, "ollama.model": "m"})
+        self.settings = settings
+        self.generators = Assistant.from_settings(settings).generators
 
 
 def _judged_run() -> EvalRun:

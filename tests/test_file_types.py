@@ -20,7 +20,7 @@ from file_makers import (
 
 from assistant import Assistant
 from assistant.cli import main
-from assistant.components import build_indexer
+from assistant.wiring import build_indexer
 from index.loaders import LOADERS, SkipFile, load_pdf
 
 
@@ -52,7 +52,7 @@ def mixed_index(tmp_path_factory, embedder):
         environ={},
     )
     report = _index(settings, embedder, [docs])
-    return Assistant(settings, embedder=embedder), planted, report
+    return Assistant.from_settings(settings, embedder=embedder), planted, report
 
 
 def test_every_type_in_the_mixed_folder_is_indexed(mixed_index):
@@ -103,15 +103,15 @@ def test_chunks_never_straddle_two_pages(fresh_settings, embedder):
     ]
     (docs / "long.pdf").write_bytes(make_pdf(pages))
     _index(fresh_settings, embedder, [docs])
-    from assistant.components import build_store
+    from assistant.wiring import build_store
 
     store = build_store(fresh_settings)
     store.open(embedder.name, embedder.dimension, create=False)
     chunks = list(store.iter_chunks())
-    assert {c.metadata["page"] for c in chunks} == {1, 2, 3, 4}
+    assert {c.page for c in chunks} == {1, 2, 3, 4}
     for chunk in chunks:
-        page = chunk.metadata["page"]
-        assert chunk.metadata["location"] == f"p. {page}"
+        page = chunk.page
+        assert chunk.location == f"p. {page}"
         assert f"Page {page - 1} " in chunk.text  # reportlab pages are numbered from 0 here
         assert all(f"Page {n} " not in chunk.text for n in range(4) if n != page - 1)
 
@@ -124,7 +124,7 @@ def test_same_named_files_in_two_folders_are_told_apart(fresh_settings, embedder
         (root / folder / "notes.md").write_text(f"# Notes\n\n{fact}\n")
     report = _index(fresh_settings, embedder, [root / "alpha", root / "beta"])
     assert sorted(report.added) == ["alpha/notes.md", "beta/notes.md"]
-    assistant = Assistant(fresh_settings, embedder=embedder)
+    assistant = Assistant.from_settings(fresh_settings, embedder=embedder)
     answer = assistant.ask("What is the Beta vault code?")
     assert "9876" in answer.text
     assert [c.source for c in answer.citations if "9876" in c.quote] == ["beta/notes.md"]

@@ -9,7 +9,7 @@ import zipfile
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.components import build_indexer
+from assistant.wiring import build_indexer
 from index.chunking import Chunker
 from index.cleaning import clean_text
 from index.documents import Document

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import SEEDS
 
-from assistant.components import build_indexer, build_store
+from assistant.wiring import build_indexer, build_store
 from index.chunking import Chunker
 from index.cleaning import clean_text
 from index.documents import Document
@@ -111,7 +111,7 @@ def test_incremental_add_change_delete_and_rebuild(fresh_settings, embedder):
         ["002_922202727007834a.txt"],
     )
     chunks = _store_contents(fresh_settings, embedder)
-    by_source = Counter(c.metadata["source"] for c in chunks)
+    by_source = Counter(c.source for c in chunks)
     assert set(by_source) == {"000_46770c1c8835f142.txt", "new.txt"}
     assert by_source["000_46770c1c8835f142.txt"] == 1
     assert any("Quokka Labs" in c.text for c in chunks)
@@ -123,7 +123,7 @@ def test_incremental_add_change_delete_and_rebuild(fresh_settings, embedder):
 
 
 def test_unchanged_run_does_not_load_the_model(fresh_settings, embedder):
-    from index.embedding import SentenceTransformerEmbedder
+    from index.embedders import SentenceTransformerEmbedder
 
     docs = Path(fresh_settings.docs_dir)
     shutil.copy(SEEDS / "001_77900fa6cfd08d2a.txt", docs / "a.txt")
@@ -131,12 +131,12 @@ def test_unchanged_run_does_not_load_the_model(fresh_settings, embedder):
     cold = SentenceTransformerEmbedder()
     report = _indexer(fresh_settings, cold).run([docs])
     assert report.unchanged == 1
-    assert cold._model is None and cold._encoder is None
+    assert cold._torch is None and cold._encoder is None
 
 
 def test_a_corpus_without_a_single_word_indexes_and_searches_empty(fresh_settings, embedder):
     """bm25s cannot index a corpus with no tokens at all; the lexical index is then empty."""
-    from assistant.components import build_lexical
+    from assistant.wiring import build_lexical
 
     docs = Path(fresh_settings.docs_dir)
     (docs / "dashes.txt").write_text("--- !!! ... ---\n")
@@ -160,13 +160,12 @@ def test_chunk_metadata_records_source_title_span_and_hash(fresh_settings, embed
     entry = next(iter(manifest.files.values()))
     cleaned = clean_text((docs / "hr.txt").read_text(encoding="utf-8")).text
     for chunk in chunks:
-        meta = chunk.metadata
-        assert meta["source"] == "hr.txt"
-        assert meta["title"] == "A Lesson from DeepSeek to HR in the Age of AI"
-        assert meta["author"] == "Gershon Goren"
-        assert meta["date"] == "March 25, 2025"
-        assert meta["content_hash"] == entry.content_hash
-        assert cleaned[meta["start"] : meta["end"]] == chunk.text
+        assert chunk.source == "hr.txt"
+        assert chunk.title == "A Lesson from DeepSeek to HR in the Age of AI"
+        assert chunk.author == "Gershon Goren"
+        assert chunk.date == "March 25, 2025"
+        assert chunk.content_hash == entry.content_hash
+        assert cleaned[chunk.start : chunk.end] == chunk.text
 
 
 # -- bad input -----------------------------------------------------------------------------
@@ -226,7 +225,7 @@ def test_a_file_that_turns_bad_keeps_its_indexed_version(fresh_settings, embedde
 
 
 def test_opening_with_another_embedder_says_to_rebuild(fresh_settings, embedder, tmp_path):
-    from index.embedding import SentenceTransformerEmbedder
+    from index.embedders import SentenceTransformerEmbedder
 
     docs = Path(fresh_settings.docs_dir)
     (docs / "a.txt").write_text("Some text about anything at all.")

@@ -220,7 +220,7 @@ def test_conditional_css_does_not_hide_text():
 
 def test_hidden_html_text_never_reaches_the_answer(fresh_settings, embedder):
     from assistant import Assistant
-    from assistant.components import build_indexer
+    from assistant.wiring import build_indexer
 
     docs = Path(fresh_settings.docs_dir)
     page = (
@@ -230,7 +230,7 @@ def test_hidden_html_text_never_reaches_the_answer(fresh_settings, embedder):
     )
     (docs / "cedar.html").write_text(page)
     build_indexer(fresh_settings, embedder=embedder, progress=False).run([docs])
-    answer = Assistant(fresh_settings, embedder=embedder).ask(
+    answer = Assistant.from_settings(fresh_settings, embedder=embedder).ask(
         "Who leads the Cedar Lattice project?"
     )
     assert "Hiro Tanaka" in answer.text

@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 from conftest import QUESTIONS, SEEDS
 
-from assistant.components import build_indexer
-from assistant.retrieval import HybridRetriever, RetrievalOptions
 from assistant.sentences import split_sentences
-from index import onnx_export
+from assistant.wiring import build_indexer
 from index.chunking import Chunker
 from index.cleaning import clean_text
 from index.documents import Document
-from index.embedding import EmbedderError, OnnxEncoder, SentenceTransformerEmbedder
-from index.onnx_export import ExportUnavailable, exported_model, model_key
+from index.embedders import EmbedderError, SentenceTransformerEmbedder
+from index.embedders import export as onnx_export
+from index.embedders.export import ExportUnavailable, exported_model, model_key
+from index.embedders.onnx import OnnxEncoder
 
 DEV = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines()]
 WITH_SOURCES = [q for q in DEV if q["sources"]]
@@ -56,7 +56,7 @@ def seed_texts(fp32) -> list[str]:
 
 def _torch_vectors(embedder: SentenceTransformerEmbedder, texts: list[str]) -> np.ndarray:
     model = embedder.model  # sentence-transformers on torch, whatever embed() runs on
-    assert type(model).__name__ == "SentenceTransformer"
+    assert model.engine == "torch" and type(model.model).__name__ == "SentenceTransformer"
     return model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
 
 
@@ -89,15 +89,11 @@ def test_int8_retrieval_on_the_seeds_finds_the_right_files(tmp_path, int8, seed_
     indexer = build_indexer(int8_settings, embedder=int8, progress=False)
     indexer.run([docs])
 
-    from assistant.components import build_lexical, build_store
+    from assistant.wiring import build
 
     def hit_at_3(the_settings, the_embedder) -> float:
-        store = build_store(the_settings)
-        store.expect(the_embedder.name, the_embedder.dimension)
-        options = RetrievalOptions(mode="dense", top_k=3)
-        retriever = HybridRetriever(
-            store, build_lexical(the_settings, store), the_embedder, options
-        )
+        dense = the_settings.replace(**{"retrieval.mode": "dense", "retrieval.top_k": 3})
+        retriever = build(dense, the_embedder).assistant.retriever
         hits = 0
         for question in WITH_SOURCES:
             found = {c.source for c in retriever.retrieve(question["question"])}

@@ -16,7 +16,7 @@ import assistant  # noqa: F401
 assert hf.HF_HUB_OFFLINE and hf.HF_HUB_DISABLE_TELEMETRY, "hub still online"
 assert os.environ["ANONYMIZED_TELEMETRY"] == "False"
 assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
-from assistant.components import build_store
+from assistant.wiring import build_store
 from assistant.settings import load_settings
 import tempfile
 store = build_store(load_settings(overrides={"index_dir": tempfile.mkdtemp()}, environ={}))

@@ -7,13 +7,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assistant.settings import DEFAULT_CONFIG, Settings, SettingsError, load_settings
+from assistant.settings import DEFAULT_CONFIG, Settings, SettingsError, data_home, load_settings
+from assistant.settings_yaml import render_defaults
 
 
 def test_defaults_match_the_documented_yaml():
     settings = load_settings(environ={})
-    assert settings.docs_dir == Path("seeds")
-    assert settings.index_dir == Path(".rag/index")
+    assert settings.home == data_home() and settings.home.is_absolute()
+    assert settings.docs_dir == data_home() / "uploads"
+    assert settings.index_dir == data_home() / "index"
     assert settings.generator.name == "auto"
     assert settings.retrieval.mode == "hybrid"
     assert settings.ollama.model == "deepseek-r1:1.5b"
@@ -26,6 +28,23 @@ def test_defaults_match_the_documented_yaml():
         sub = getattr(field.annotation, "model_fields", None)
         if sub:
             assert set(sub) == set(documented[name]), name
+            for key, inner in sub.items():
+                assert documented[name][key] == inner.default, f"{name}.{key}"
+                assert inner.description, f"{name}.{key} has no description"
+    # The file is exactly what the typed settings render: comments and defaults cannot drift.
+    assert DEFAULT_CONFIG.read_text(encoding="utf-8") == render_defaults()
+
+
+def test_one_data_home_holds_the_index_and_uploads_unless_told_otherwise(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(environ={"RAG_HOME": "mine"})
+    assert settings.home == tmp_path / "mine"
+    assert (settings.index_dir, settings.docs_dir) == (
+        tmp_path / "mine/index",
+        tmp_path / "mine/uploads",
+    )
+    explicit = load_settings(environ={"RAG_HOME": "mine", "RAG_INDEX_DIR": "/srv/idx"})
+    assert explicit.index_dir == Path("/srv/idx") and explicit.docs_dir == tmp_path / "mine/uploads"
 
 
 def test_yaml_layers_env_and_overrides_in_order(tmp_path):
@@ -39,7 +58,7 @@ def test_yaml_layers_env_and_overrides_in_order(tmp_path):
     assert settings.docs_dir == Path("/data/docs")
     flags = load_settings(environ=env, overrides={"retrieval.top_k": 3, "index_dir": None})
     assert flags.retrieval.top_k == 3
-    assert flags.index_dir == Path(".rag/index")
+    assert flags.index_dir == data_home() / "index"
 
 
 @pytest.mark.parametrize(

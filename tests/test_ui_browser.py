@@ -88,7 +88,8 @@ class Page:
         """Remove document ``name`` in the Documents tab; returns the report's text."""
         self.page.get_by_role("tab", name="Documents").click()
         self.page.locator("#remove-choice input").click()
-        self.page.get_by_role("option", name=name).click()
+        self.page.get_by_role("option", name=re.compile(re.escape(name))).click()
+        self.page.once("dialog", lambda dialog: dialog.accept())  # the confirmation
         self.page.click("#remove")
         self.page.wait_for_function(
             "() => document.querySelector('#index-report').innerText.includes('Removed')"
@@ -127,7 +128,7 @@ def page(chromium: Any, server: Server, corpus: Corpus) -> Iterator[Page]:  # no
     for name in extra:
         (corpus.docs / name).unlink()
     if extra:
-        corpus.assistant.index([corpus.docs], progress=False)
+        corpus.assistant.library.add([corpus.docs], progress=False)
 
 
 def test_answer_with_sources_followup_and_upload(page: Page, tmp_path: Path) -> None:

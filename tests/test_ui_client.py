@@ -171,15 +171,16 @@ def test_uploading_the_same_file_twice_keeps_one_copy(
         assert documents.count("twice.md") == 1
     finally:
         (corpus.docs / "twice.md").unlink(missing_ok=True)
-        corpus.assistant.index([corpus.docs], progress=False)
+        corpus.assistant.library.add([corpus.docs], progress=False)
 
 
 def test_first_run_without_an_index_explains_and_upload_starts_one(
     corpus: Corpus,  # noqa: F811
     tmp_path: Path,
 ) -> None:
-    fresh = Assistant(
-        corpus_settings(tmp_path / "docs", tmp_path / "index"), embedder=corpus.assistant.embedder
+    fresh = Assistant.from_settings(
+        corpus_settings(tmp_path / "docs", tmp_path / "index"),
+        embedder=corpus.assistant.retriever.embedder,
     )
     note = tmp_path / "zorblax.txt"
     note.write_text("The Zorblax project is led by Quentin Marlowe.\n", encoding="utf-8")
@@ -202,7 +203,7 @@ def test_chroma_server_down_keeps_the_page_up_and_says_which_server(tmp_path: Pa
     settings = corpus_settings(
         tmp_path / "docs", tmp_path / "index", **{"chroma.mode": "http", "chroma.port": port}
     )
-    down = Assistant(settings)
+    down = Assistant.from_settings(settings)
     with serve(down) as running:
         client = Client(running.url, verbose=False)
         for _ in range(2):  # the app keeps serving after the first failure

@@ -25,8 +25,8 @@ def test_eight_sessions_while_indexing(tmp_path, embedder):
     docs = tmp_path / "docs"
     shutil.copytree(SEEDS, docs)
     settings = corpus_settings(docs, tmp_path / "index")
-    assistant = Assistant(settings, embedder=embedder)
-    assistant.index([docs], progress=False)
+    assistant = Assistant.from_settings(settings, embedder=embedder)
+    assistant.library.add([docs], progress=False)
     stop = threading.Event()
     runs = 0
 
@@ -38,7 +38,7 @@ def test_eight_sessions_while_indexing(tmp_path, embedder):
                 extra.unlink()
             else:
                 extra.write_text(f"Round {runs}: the Zorblax project is led by Quentin Marlowe.")
-            Assistant(settings, embedder=embedder).index([docs], progress=False)
+            Assistant.from_settings(settings, embedder=embedder).library.add([docs], progress=False)
             runs += 1
 
     with serve(assistant) as server:

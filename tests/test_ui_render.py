@@ -274,6 +274,8 @@ class _ThinkingAssistant:
         from assistant import load_settings
 
         self.settings = load_settings(overrides={"generator.name": "extractive"})
+        self.library = _FakeLibrary()
+        self.generators = _FakeChoice()
 
     def stream(self, question, history=(), **options):
         self.histories.append(list(history))
@@ -282,11 +284,26 @@ class _ThinkingAssistant:
         yield TextDelta(" [1]")
         yield answer(reasoning="The user asks <about> Luo Fuli.", question=question)
 
+        self.library = _FakeLibrary()
+        self.generators = _FakeChoice()
+
+
+class _FakeLibrary:
     def status(self) -> IndexStatus:
         return IndexStatus(1, 3, "mini")
 
-    def probe_ollama(self, model=None):
-        return False, "cannot reach the Ollama server at http://127.0.0.1:9"
+
+class _FakeChoice:
+    """Ollama unreachable: ``auto`` falls back to the extractive generator."""
+
+    def describe(self, name, model=None):
+        from assistant.generators.choice import EngineStatus
+
+        reason = "cannot reach the Ollama server at http://127.0.0.1:9"
+        if name == "extractive":
+            return EngineStatus("extractive")
+        notice = f"No model is available, so answers come from the extractive generator: {reason}"
+        return EngineStatus("extractive", auto=True, fell_back=True, notice=notice)
 
 
 def test_respond_streams_keeps_reasoning_apart_and_sends_history() -> None:

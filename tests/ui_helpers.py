@@ -65,7 +65,9 @@ class Corpus:
 
     def another(self, **overrides: Any) -> Assistant:
         """Another assistant over this index (sharing the loaded embedder)."""
-        return Assistant(self.settings(**overrides), embedder=self.assistant.embedder)
+        return Assistant.from_settings(
+            self.settings(**overrides), embedder=self.assistant.retriever.embedder
+        )
 
 
 def corpus_settings(docs: Path, index: Path, **overrides: Any) -> Settings:
@@ -125,8 +127,10 @@ def corpus(
         docs.mkdir()
         for seed in sorted(SEEDS.glob("*.txt")):
             shutil.copy(seed, docs / seed.name)
-        assistant = Assistant(corpus_settings(docs, root / "index"), embedder=embedder)
-        assistant.index([docs], progress=False)
+        assistant = Assistant.from_settings(
+            corpus_settings(docs, root / "index"), embedder=embedder
+        )
+        assistant.library.add([docs], progress=False)
         return Corpus(docs, root / "index", assistant)
 
     return _once(request, "corpus", make)

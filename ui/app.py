@@ -33,6 +33,10 @@ SYSTEM_FONTS = [
 MONO_FONTS = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "Liberation Mono", "monospace"]
 LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 TITLE = "Ask your documents"
+# Runs in the browser before the remove handler: no answer, no removal (the key becomes null).
+CONFIRM_REMOVE = """(key) => key && confirm(
+  'Remove this document from the index? A file you added from your own folders stays on '
+  + 'disk; an uploaded copy is deleted.') ? key : null"""
 CSS = """
 #rag-header h1 { margin: 0; font-size: 1.5rem; }
 #rag-header p { margin: 0.2rem 0 0; color: var(--body-text-color-subdued); }
@@ -138,6 +142,11 @@ def _model_choices(assistant: Assistant) -> gr.Dropdown:
     return gr.Dropdown(choices=chat.ollama_models(assistant))
 
 
+def _choices(assistant: Assistant) -> dict[str, tuple[str, ...]]:
+    """The options of the settings panel, as the assistant's registries define them."""
+    return {"generator": assistant.generators.names, "mode": assistant.retriever.MODES}
+
+
 def _pick_example(sample) -> str:
     return sample[0] if isinstance(sample, list | tuple) else str(sample or "")
 
@@ -164,7 +173,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 with gr.Tab("Documents", id="documents-tab"):
                     _documents_tab(page, settings)
             with gr.Column(scale=1, min_width=250, elem_id="settings"):
-                _settings_panel(page, settings)
+                _settings_panel(page, settings, _choices(assistant))
         _wire(app, page, assistant)
     app.queue(max_size=64)
     return app
@@ -219,17 +228,17 @@ def _documents_tab(page: SimpleNamespace, settings: Settings) -> None:
         page.remove_choice = gr.Dropdown(
             label="Document", choices=[], elem_id="remove-choice", scale=3
         )
-        page.remove = gr.Button(
-            "Remove from folder and index", variant="stop", elem_id="remove", scale=1
-        )
-        page.reindex = gr.Button("Re-index the documents folder", elem_id="reindex", scale=1)
+        page.remove = gr.Button("Remove from index", variant="stop", elem_id="remove", scale=1)
+        page.reindex = gr.Button("Re-index all sources", elem_id="reindex", scale=1)
     page.library = gr.HTML(elem_id="documents")
 
 
-def _settings_panel(page: SimpleNamespace, settings: Settings) -> None:
+def _settings_panel(
+    page: SimpleNamespace, settings: Settings, choices: dict[str, tuple[str, ...]]
+) -> None:
     gr.Markdown("### Settings")
     page.generator = gr.Radio(
-        ["auto", "ollama", "extractive"],
+        list(choices["generator"]),
         label="Generator",
         value=settings.generator.name,
         elem_id="generator",
@@ -242,7 +251,7 @@ def _settings_panel(page: SimpleNamespace, settings: Settings) -> None:
         elem_id="model",
     )
     page.mode = gr.Radio(
-        ["hybrid", "dense", "lexical"],
+        list(choices["mode"]),
         value=settings.retrieval.mode,
         label="Retrieval",
         elem_id="mode",
@@ -299,6 +308,7 @@ def _wire(app: gr.Blocks, page: SimpleNamespace, assistant: Assistant) -> None:
         partial(documents.remove, assistant),
         page.remove_choice,
         [page.report, *shelf],
+        js=CONFIRM_REMOVE,
         api_name="remove",
         **indexing,
     ).then(refresh, **status_io)
@@ -316,22 +326,42 @@ def _wire(app: gr.Blocks, page: SimpleNamespace, assistant: Assistant) -> None:
     app.load(refresh, **status_io)
 
 
+def _has_browser() -> bool:
+    import webbrowser
+
+    try:
+        webbrowser.get()
+    except webbrowser.Error:
+        return False
+    return True
+
+
 def _warm_up(assistant: Assistant) -> None:
     """Load the embedding model now rather than during the first visitor's question."""
     try:
-        assistant.warm_up()
+        assistant.library.warm_up()
     except Exception as exc:  # noqa: BLE001 - no index yet, or anything else: the page says so
         log.debug("warm-up skipped: %s", exc)
 
 
-def launch(assistant: Assistant, host: str | None = None, port: int | None = None) -> None:
+def launch(
+    assistant: Assistant,
+    host: str | None = None,
+    port: int | None = None,
+    open_browser: bool = False,
+) -> None:
     """Serve the app until Ctrl-C on ``host``:``port`` (default: settings ``ui.host``/``port``).
+
+    ``open_browser`` opens the page when this machine has a browser; the URL is printed
+    either way.
 
     Raises ``RagError`` when a non-loopback address has no login or the port is taken.
     """
     options = launch_options(assistant.settings, host, port)
     app = build_app(assistant)
     threading.Thread(target=_warm_up, args=(assistant,), name="ui-warm-up", daemon=True).start()
+    if open_browser:
+        options["inbrowser"] = _has_browser()
     try:
         app.launch(**options)
     except OSError as exc:

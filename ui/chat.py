@@ -36,29 +36,25 @@ class Session:
 
 
 def engine_state(assistant: Assistant, generator: str, model: str | None) -> tuple[str, str | None]:
-    """How questions will be answered with these settings, and a notice when Ollama is not ready.
+    """How questions will be answered with these settings, and a notice when a model is missing.
 
-    ``auto`` falls back to the extractive generator when Ollama is unreachable (the notice says
-    so plainly); an explicit ``ollama`` choice keeps it and warns that answers will fail.
+    The decision is the assistant's own ``auto`` policy (``assistant.generators``): it falls
+    back to the extractive generator when no model answers (the notice says so plainly); an
+    explicit choice keeps its backend and warns that answers will fail.
     """
-    model = model or assistant.settings.ollama.model
-    generator = generator or assistant.settings.generator.name
-    if generator == "extractive":
-        return "extractive", None
-    ok, reason = assistant.probe_ollama(model)
-    if ok:
-        return f"Ollama {model}" + (" (auto)" if generator == "auto" else ""), None
-    if generator == "auto":
-        return "extractive (Ollama unavailable)", (
-            f"Ollama is not available, so answers come from the extractive generator: {reason}"
-        )
-    return f"Ollama {model}", f"Ollama is not available, so questions will fail: {reason}"
+    status = assistant.generators.describe(generator or None, model or None)
+    label = render.generator_label(status.generator)
+    if status.fell_back:
+        label += " (no model available)"
+    elif status.auto:
+        label += " (auto)"
+    return label, status.notice
 
 
 def index_state(assistant: Assistant):
     """``(IndexStatus, None)``, or ``(None, problem)`` when there is no usable index."""
     try:
-        return assistant.status(), None
+        return assistant.library.status(), None
     except RagError as exc:
         return None, f"No index to search yet ({exc}). Upload documents in the Documents tab."
 
@@ -81,7 +77,7 @@ def page_status(
 def ollama_models(assistant: Assistant) -> list[str]:
     """Models the Ollama server has, the configured one first; just that one if unreachable."""
     configured = assistant.settings.ollama.model
-    listed = assistant.ollama_models()
+    listed = assistant.generators.models("ollama")
     same = {configured, f"{configured}:latest"}
     return [configured] + sorted(set(listed) - same)
 

@@ -24,7 +24,7 @@ EXAMPLE_PASSAGES = 400
 
 def _documents(assistant: Assistant) -> list[DocumentInfo]:
     try:
-        return assistant.documents()
+        return assistant.library.documents()
     except RagError:
         return []  # no index yet: the status line says so
 
@@ -32,15 +32,19 @@ def _documents(assistant: Assistant) -> list[DocumentInfo]:
 def corpus_texts(assistant: Assistant, limit: int = EXAMPLE_PASSAGES) -> dict[str, list[str]]:
     """Some passages of each indexed document, keyed by ``source``."""
     try:
-        return assistant.passages(limit)
+        return assistant.library.passages(limit)
     except RagError:
         return {}
 
 
 def removable(documents: Sequence[DocumentInfo], docs_dir: Path) -> list[tuple[str, str]]:
-    """``(label, key)`` of the documents that live in ``docs_dir`` (the ones the page manages)."""
+    """``(label, key)`` of every indexed document; uploads (files in ``docs_dir``, which the
+    assistant stored and so deletes on removal) are labelled as such."""
     docs = Path(docs_dir).resolve()
-    return [(d.source, d.key) for d in documents if Path(d.key).resolve().is_relative_to(docs)]
+    return [
+        (f"{d.source} (upload)" if Path(d.key).resolve().is_relative_to(docs) else d.source, d.key)
+        for d in documents
+    ]
 
 
 def library(assistant: Assistant) -> tuple:
@@ -89,7 +93,7 @@ def upload(
         if not todo:
             return render.index_report_html(None, result.rejected, "No file was added.")
         progress(0.1, desc="Indexing")
-        report = assistant.index(todo, progress=True)
+        report = assistant.library.add(todo, progress=True)
         saved_names = {p.name for p in result.saved}
         for name, _reason in report.skipped:
             if name in saved_names:
@@ -112,13 +116,13 @@ def reindex(
     assistant: Assistant,
     progress=gr.Progress(track_tqdm=True),  # noqa: B008 - Gradio's injection marker
 ) -> tuple:
-    """Bring the index in line with the documents folder (new, changed and deleted files)."""
+    """Bring the index in line with every registered source (new, changed and deleted files)."""
 
     def run() -> str:
-        docs = Path(assistant.settings.docs_dir)
         progress(0, desc="Indexing")
-        report = assistant.index([docs], progress=True)
-        return render.index_report_html(report, headline=f"Re-indexed {docs.resolve()}")
+        report = assistant.library.sync(progress=True)
+        count = len(assistant.library.sources())
+        return render.index_report_html(report, headline=f"Re-indexed {count} source(s)")
 
     return (_guarded(run), *library(assistant))
 
@@ -128,14 +132,24 @@ def remove(
     key: str | None,
     progress=gr.Progress(track_tqdm=True),  # noqa: B008 - Gradio's injection marker
 ) -> tuple:
-    """Delete one document from the documents folder and from the index."""
+    """Take one document out of the index (the page asked for confirmation first).
+
+    The file on disk is deleted only when the assistant stored it there as an upload; the
+    report says which happened.
+    """
 
     def run() -> str:
         known = {d.key: d.source for d in _documents(assistant)}
         if not key or key not in known:
             return render.index_report_html(None, headline="Choose an indexed document first.")
         progress(0, desc="Removing")
-        report = assistant.remove_document(key)
-        return render.index_report_html(report, headline=f"Removed {known[key]}")
+        removal = assistant.library.remove(key)
+        disk = (
+            "the uploaded copy was deleted"
+            if removal.file_deleted
+            else "your file on disk was left untouched"
+        )
+        headline = f"Removed {removal.source} from the index; {disk}"
+        return render.index_report_html(removal.report, headline=headline)
 
     return (_guarded(run), *library(assistant))

@@ -57,7 +57,7 @@ def calibrate(assistant: Any, run: EvalRun, thresholds: Sequence[float] = ()) ->
     threshold maximises the mean of answerable accuracy and unanswerable abstention; among
     equal scores the middle of the longest run of neighbouring thresholds wins.
     """
-    extractive = assistant.extractive
+    extractive = assistant.generators.get("extractive")
     current = float(extractive.abstain_threshold)
     grid = sorted({*(thresholds or [round(i * 0.05, 2) for i in range(20)]), current})
     cases = []

@@ -28,6 +28,7 @@ from assistant.evaluation.report import (
 )
 from assistant.evaluation.runner import EvalRun, run_evaluation
 from assistant.settings import Settings, load_settings
+from assistant.wiring import choices
 from index.errors import RagError
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = EVAL_EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("questions", type=Path, metavar="QUESTIONS", help="question set (JSONL)")
-    parser.add_argument("--generator", choices=["auto", "ollama", "extractive"])
+    parser.add_argument("--generator", choices=choices("generator.name"))
     parser.add_argument("--out", type=Path, help="output folder (default: .rag/eval/<timestamp>)")
     parser.add_argument(
         "--compare", nargs="+", type=Path, metavar="CONFIG", help="configs to run side by side"
@@ -97,14 +98,14 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
         configs = _compare_settings(args)
         runs: list[EvalRun] = []
         for label, config_settings in configs:
-            assistant = Assistant(config_settings)
+            assistant = Assistant.from_settings(config_settings)
             ensure_index(assistant, label)
             run = _evaluate(assistant, questions, label, args, out / label)
             runs.append(run)
         report = write_comparison(runs, out, [label for label, _ in configs])
         print(format_comparison(runs))
     else:
-        run = _evaluate(Assistant(settings), questions, "default", args, out)
+        run = _evaluate(Assistant.from_settings(settings), questions, "default", args, out)
         runs, report = [run], out / "report.html"
     failures = [line for run in runs for line in check_thresholds(run, args, len(runs) > 1)]
     for line in failures:
@@ -200,11 +201,12 @@ def _check_distinct_indexes(configs: list[tuple[str, Settings]], paths: Sequence
 
 def ensure_index(assistant: Any, label: str) -> None:
     """Build ``assistant``'s index from its docs_dir when it does not exist yet, saying so."""
-    from assistant.components import state_folder
-
     s = assistant.settings
-    if (state_folder(s) / "manifest.json").exists():
-        return
+    try:
+        if assistant.library.status().chunks:
+            return
+    except RagError:
+        pass  # no index yet
     docs = Path(s.docs_dir)
     if not docs.exists():
         raise RagError(
@@ -215,5 +217,5 @@ def ensure_index(assistant: Any, label: str) -> None:
         f"{label}: no index in {s.index_dir} yet; building it from {docs} "
         f"(chunk_size {s.indexing.chunk_size})"
     )
-    report = assistant.index([docs], on_message=_say)
+    report = assistant.library.add([docs], on_message=_say)
     _say(f"{label}: {report.summary()}")

@@ -76,34 +76,28 @@ def judge_run(assistant: Any, run: EvalRun) -> EvalRun:
     Skipped with a one-line message when Ollama is not available; a failing call marks that
     question's verdict as unknown and the rest continue.
     """
+    judge = assistant.generators.get("ollama")
     try:
-        ok, reason = assistant.probe_ollama()
+        ok, reason = judge.probe()
     except Exception as exc:  # noqa: BLE001 - any failure means no judge, not a crash
         ok, reason = False, str(exc)
     if not ok:
         print(f"judge skipped: Ollama is not available ({reason})", file=sys.stderr)
         return run
-    import ollama
     from tqdm import tqdm
 
-    o = assistant.settings.ollama
-    client = ollama.Client(host=o.host, timeout=o.read_timeout_s)
     results = []
     for r in tqdm(run.results, desc="judge", unit="q"):
         if r.answer is None or r.answer.abstained:
             results.append(r)
             continue
         prompt, count = judge_prompt(r.answer)
+        messages = [
+            {"role": "system", "content": JUDGE_SYSTEM},
+            {"role": "user", "content": prompt},
+        ]
         try:
-            reply = client.chat(
-                model=o.model,
-                messages=[
-                    {"role": "system", "content": JUDGE_SYSTEM},
-                    {"role": "user", "content": prompt},
-                ],
-                options={"temperature": 0, "num_ctx": o.num_ctx},
-            )
-            score, why = parse_verdicts(reply.message.content or "", count)
+            score, why = parse_verdicts(judge.complete(messages, temperature=0), count)
         except Exception as exc:  # noqa: BLE001 - recorded per question
             score, why = None, f"judge call failed: {exc}"
         passed = None if score is None else score >= 1.0
@@ -111,4 +105,4 @@ def judge_run(assistant: Any, run: EvalRun) -> EvalRun:
             r.grade, faithfulness=score, checks=(*r.grade.checks, Check("faithful", passed, why))
         )
         results.append(replace(r, grade=grade_))
-    return replace(run, results=tuple(results), notes=(*run.notes, f"judge: {o.model}"))
+    return replace(run, results=tuple(results), notes=(*run.notes, f"judge: {judge.name}"))

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.generators.base import ABSTAIN_TEXT
+from assistant.generators.base import ABSTAIN_TEXT, Generator
 from assistant.sentences import sentence_spans
 from assistant.types import Citation, Generation, RetrievedChunk, StreamEvent, TextDelta, Turn
-from index.embedding import SentenceTransformerEmbedder
 from index.lexical import tokenize
+from index.protocols import Embedder
 
 _NUMBER = re.compile(
     r"(?<![A-Za-z])\d[\d,.]*(?![A-Za-z])|\b(hundreds?|thousands?|millions?|billions?|dozens?)\b",
@@ -107,23 +107,29 @@ class _Candidate:
         return W_DENSE * self.dense + W_LEXICAL * self.lexical + W_TYPE * self.type_match
 
 
-class ExtractiveGenerator:
+class ExtractiveGenerator(Generator):
     """Answers with verbatim sentences from the sources, or abstains."""
 
     name = "extractive"
 
     def __init__(
         self,
-        embedder: SentenceTransformerEmbedder,
+        embedder: Embedder,
         document_frequency: Callable[[str], float],
-        abstain_threshold: float = 0.45,
-        max_sentences: int = 3,
+        *,
+        abstain_threshold: float,
+        max_sentences: int,
     ):
         """``document_frequency(token)`` is the share of chunks holding a BM25 token (0..1)."""
         self.embedder = embedder
         self.document_frequency = document_frequency
         self.abstain_threshold = abstain_threshold
         self.max_sentences = max_sentences
+
+    def rewrite_query(self, question: str, history: Sequence[Turn]) -> str:
+        """The last user turn and ``question`` together, so a follow-up finds its subject."""
+        last_user = next((t.content for t in reversed(history) if t.role == "user"), None)
+        return f"{last_user}\n{question}" if last_user else question
 
     def stream(
         self, question: str, sources: Sequence[RetrievedChunk], history: Sequence[Turn] = ()

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import ollama
 
-from assistant.generators.base import ABSTAIN_TEXT, GeneratorError
+from assistant.generators.base import ABSTAIN_TEXT, Generator, GeneratorError
 from assistant.prompts import build_messages, condense_messages, estimate_tokens
 from assistant.reasoning import ReasoningSplitter, split_reasoning
 from assistant.settings import OllamaSettings
@@ -32,7 +32,7 @@ MAX_QUERY_CHARS = 500
 _MAX_ERROR_CHARS = 300
 
 
-class OllamaGenerator:
+class OllamaGenerator(Generator):
     """Streams a cited answer from an Ollama model (``name`` is ``"ollama:<model>"``).
 
     ``connect_timeout_s`` bounds connecting; ``read_timeout_s`` bounds the wait for each
@@ -102,6 +102,10 @@ class OllamaGenerator:
             text=text, generator=self.name, reasoning=reasoning, abstained=is_abstention(text)
         )
 
+    def rewrite_query(self, question: str, history: Sequence[Turn]) -> str:
+        """The follow-up ``question`` condensed with ``history`` into a standalone query."""
+        return self.condense(history, question)
+
     def condense(self, history: Sequence[Turn], question: str) -> str:
         """``question`` rewritten with ``history`` as a standalone search query.
 
@@ -148,6 +152,24 @@ class OllamaGenerator:
         if _full_name(self.settings.model) not in names:
             return False, self._missing_model_message()
         return True, f"ollama model {self.settings.model} at {self.settings.host}"
+
+    def models(self) -> list[str]:
+        """Names of the models on the server (``list_models``)."""
+        return self.list_models()
+
+    def complete(self, messages: list[dict[str, str]], temperature: float = 0.0) -> str:
+        """One non-streamed reply to ``messages`` (for the eval judge), with this generator's
+        host, timeouts and context sizing; failures raise ``GeneratorError``."""
+        try:
+            response = self._client.chat(
+                model=self.settings.model,
+                messages=messages,
+                stream=False,
+                options={"num_ctx": self.num_ctx_for(messages), "temperature": temperature},
+            )
+        except Exception as exc:  # noqa: BLE001 - translated into a one-line error
+            raise self._error(exc) from None
+        return response.message.content or ""
 
     def list_models(self) -> list[str]:
         """Names of the models on the server; empty when it cannot be reached in time."""

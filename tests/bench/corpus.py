@@ -15,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.components import build_lexical, build_store
 from assistant.sentences import split_sentences
 from assistant.settings import Settings
+from assistant.wiring import build_lexical, build_store
 from index.cleaning import clean_text
+from index.documents import Chunk
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
@@ -80,17 +81,18 @@ def fill_store(settings: Settings, embedder_name: str, dimension: int, count: in
         vectors = rng.standard_normal((n, dimension)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
         texts = [" ".join(rng.choice(words, 40)) for _ in range(n)]
-        ids = [f"synthetic-{first + i:07d}" for i in range(n)]
-        metadatas = [
-            {
-                "key": f"synthetic-{(first + i) // 10:06d}",
-                "source": f"synthetic-{(first + i) // 10:06d}.txt",
-                "start": 0,
-                "end": len(text),
-                "position": (first + i) % 10,
-                "content_hash": "synthetic",
-            }
+        chunks = [
+            Chunk(
+                id=f"synthetic-{first + i:07d}",
+                key=f"synthetic-{(first + i) // 10:06d}",
+                source=f"synthetic-{(first + i) // 10:06d}.txt",
+                text=text,
+                start=0,
+                end=len(text),
+                position=(first + i) % 10,
+                content_hash="synthetic",
+            )
             for i, text in enumerate(texts)
         ]
-        store.upsert(ids, vectors, texts, metadatas)
+        store.upsert(chunks, vectors)
     build_lexical(settings, store).rebuild(store.bump_generation())

@@ -9,10 +9,9 @@ from pathlib import Path
 
 from measure import Row, rag, row, run_process, timed
 
-from assistant.components import build_indexer, build_store
 from assistant.settings import Settings
-from index.documents import embedding_text
-from index.embedding import SentenceTransformerEmbedder
+from assistant.wiring import build_indexer, build_store
+from index.embedders import SentenceTransformerEmbedder
 
 SECTION = "indexing"
 
@@ -30,10 +29,7 @@ def embedded_texts(settings: Settings, embedder, folder: Path) -> list[str]:
     """Exactly what the pipeline embedded for each chunk in the index at ``folder``."""
     store = build_store(settings.replace(index_dir=str(folder)))
     store.expect(embedder.name, embedder.dimension)
-    return [
-        embedding_text(c.metadata.get("title"), c.text)
-        for c in store.iter_chunks(include_text=True)
-    ]
+    return [c.embedding_text for c in store.iter_chunks(include_text=True)]
 
 
 def llama_index_once(model_folder: Path, corpus: Path, tokens) -> tuple[float, int, int, int]:

@@ -12,12 +12,12 @@ from corpus import fill_store
 from measure import Row, rag, row, run_process, timed
 
 from assistant.answering import Assistant
-from assistant.components import build_indexer, build_lexical, build_store
 from assistant.evaluation import same_file
 from assistant.evaluation.questions import load_questions
-from assistant.retrieval import HybridRetriever, RetrievalOptions
+from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
-from index.embedding import SentenceTransformerEmbedder
+from assistant.wiring import build, build_indexer
+from index.embedders import SentenceTransformerEmbedder
 
 SECTION = "query"
 MODES = ("dense", "lexical", "hybrid")
@@ -34,9 +34,7 @@ def seeds_index(settings: Settings, embedder, seeds: Path, folder: Path) -> Sett
 
 def retriever_for(settings: Settings, embedder) -> HybridRetriever:
     """A retriever on the index ``settings`` name, with the default options."""
-    store = build_store(settings)
-    store.expect(embedder.name, embedder.dimension)
-    return HybridRetriever(store, build_lexical(settings, store), embedder, RetrievalOptions())
+    return build(settings, embedder).assistant.retriever
 
 
 def latency_rows(
@@ -49,11 +47,12 @@ def latency_rows(
     """Retrieval latency per mode, query embedding included (the text cache cleared first)."""
     rows = []
     for mode in MODES:
-        options = RetrievalOptions(mode=mode)
-        retriever.retrieve(questions[0], options)  # warm: BM25 loaded, collection open
+        retriever.retrieve(questions[0], mode=mode)  # warm: BM25 loaded, collection open
         samples = [
             1000
-            * timed(lambda q=q, o=options: retriever.retrieve(q, o), retriever.embedder.clear_cache)
+            * timed(
+                lambda q=q, m=mode: retriever.retrieve(q, mode=m), retriever.embedder.clear_cache
+            )
             for _ in range(rounds)
             for q in questions
         ]
@@ -72,7 +71,7 @@ def hit_at_3(retriever: HybridRetriever, questions) -> float:
     answerable = [q for q in questions if q.sources]
     hits = 0
     for question in answerable:
-        found = [c.source for c in retriever.retrieve(question.question, RetrievalOptions(top_k=3))]
+        found = [c.source for c in retriever.retrieve(question.question, top_k=3)]
         hits += any(same_file(s, gold) for s in found for gold in question.sources)
     return hits / len(answerable)
 
@@ -130,7 +129,9 @@ def bench_query(
         )
     )
 
-    assistant = Assistant(seeds_settings.replace(**{"generator.name": "extractive"}), default)
+    assistant = Assistant.from_settings(
+        seeds_settings.replace(**{"generator.name": "extractive"}), default
+    )
     assistant.ask(texts[0])
     cold = [
         1000 * timed(lambda q=q: assistant.ask(q), default.clear_cache)

@@ -8,7 +8,7 @@ place, so a crash or a concurrent process never leaves a half-written model behi
 
 - ``model.onnx``: the transformer (``input_ids``, ``attention_mask``, ``token_type_ids`` ->
   ``token_embeddings``), exported with ``torch.onnx`` and checked against torch. Pooling and
-  normalisation stay in numpy (``index.embedding``), as sentence-transformers does them.
+  normalisation stay in numpy (``index.embedders``), as sentence-transformers does them.
 - ``model-int8.onnx``: ``onnxruntime.quantization.quantize_dynamic`` of the above, int8 weights
   per output channel on the ``MatMul`` nodes only (per-tensor scales cost about 0.06 of cosine
   similarity on this model; per-channel about 0.007).

@@ -1,0 +1,268 @@
+"""The composition root: registries of backends, and ``build(settings)`` that wires them.
+
+This is the only module that names concrete backends. Each registry maps a settings value to
+a factory; a new backend is one class plus one line here. The settings' allowed values, the
+CLI's choices and the UI's options are all read from these registries (``choices``), never
+retyped. Everything is built once per ``build`` and passed into constructors; nothing is
+global.
+
+- ``GENERATORS`` (``generator.name``): who writes the answer; ``AUTO_ORDER`` is the ``auto``
+  policy's order of preference, ending with the fallback that needs nothing outside.
+- ``EMBEDDERS`` (``embedder.backend``): the engine that runs the embedding model.
+- ``STORES`` (``chroma.mode``): where chunks and vectors live.
+- ``RERANKERS`` (``retrieval.reranker``): the stage after fusion.
+- retrieval modes (``retrieval.mode``): ``HybridRetriever.MODES``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from assistant.generators.choice import AUTO, GeneratorChoice
+from assistant.retrieval import HybridRetriever
+
+if TYPE_CHECKING:
+    from assistant.answering import Assistant
+    from assistant.generators.base import Generator
+    from assistant.library import Library
+    from assistant.reranking import Reranker
+    from assistant.settings import Settings
+    from index.lexical import LexicalIndex
+    from index.pipeline import Indexer
+    from index.protocols import Embedder, KeywordIndex, VectorStore
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What a generator factory may use: the settings, the embedder, the keyword index."""
+
+    settings: Settings
+    embedder: Embedder
+    lexical: KeywordIndex
+
+
+# -- generators -------------------------------------------------------------------------------
+
+
+def _extractive(parts: Parts, model: str | None) -> Generator:
+    from assistant.generators.extractive import ExtractiveGenerator
+
+    g = parts.settings.generator
+    return ExtractiveGenerator(
+        parts.embedder,
+        parts.lexical.document_frequency,
+        abstain_threshold=g.abstain_threshold,
+        max_sentences=g.max_sentences,
+    )
+
+
+def _ollama(parts: Parts, model: str | None) -> Generator:
+    from assistant.generators.ollama import OllamaGenerator
+
+    ollama = parts.settings.ollama
+    return OllamaGenerator(ollama.model_copy(update={"model": model}) if model else ollama)
+
+
+GENERATORS: dict[str, Callable[[Parts, str | None], Generator]] = {
+    "ollama": _ollama,
+    "extractive": _extractive,
+}
+AUTO_ORDER = ("ollama", "extractive")
+
+
+# -- embedders --------------------------------------------------------------------------------
+
+
+def _sentence_transformer(backend: str) -> Callable[[Settings], Embedder]:
+    def make(settings: Settings) -> Embedder:
+        from index.embedders import SentenceTransformerEmbedder
+
+        e = settings.embedder
+        return SentenceTransformerEmbedder(
+            e.model, batch_size=e.batch_size, backend=backend, device=e.device
+        )
+
+    return make
+
+
+def _hashing(settings: Settings) -> Embedder:
+    from index.embedders.hashing import HashEmbedder
+
+    return HashEmbedder()
+
+
+EMBEDDERS: dict[str, Callable[[Settings], Embedder]] = {
+    "onnx": _sentence_transformer("onnx"),
+    "torch": _sentence_transformer("torch"),
+    "onnx-int8": _sentence_transformer("onnx-int8"),
+    "hashing": _hashing,
+}
+
+
+# -- stores -----------------------------------------------------------------------------------
+
+
+def _embedded(settings: Settings) -> VectorStore:
+    from index.store import ChromaStore
+
+    return ChromaStore.embedded(Path(settings.index_dir) / "chroma", settings.chroma.collection)
+
+
+def _http(settings: Settings) -> VectorStore:
+    from index.store import ChromaStore
+
+    c = settings.chroma
+    return ChromaStore.http(c.host, c.port, c.collection, ssl=c.ssl, token=c.auth_token)
+
+
+def _memory(settings: Settings) -> VectorStore:
+    from index.memory_store import MemoryStore
+
+    return MemoryStore(settings.chroma.collection)
+
+
+STORES: dict[str, Callable[[Settings], VectorStore]] = {
+    "embedded": _embedded,
+    "http": _http,
+    "memory": _memory,
+}
+
+
+# -- rerankers --------------------------------------------------------------------------------
+
+
+def _identity(settings: Settings, embedder: Embedder) -> Reranker:
+    from assistant.reranking import IdentityReranker
+
+    return IdentityReranker()
+
+
+RERANKERS: dict[str, Callable[[Settings, Embedder], Reranker]] = {"none": _identity}
+
+
+def choices(setting: str) -> tuple[str, ...]:
+    """The allowed values of a registry-backed ``setting`` (e.g. ``"generator.name"``)."""
+    table = {
+        "generator.name": (AUTO, *GENERATORS),
+        "embedder.backend": tuple(EMBEDDERS),
+        "chroma.mode": tuple(STORES),
+        "retrieval.reranker": tuple(RERANKERS),
+        "retrieval.mode": HybridRetriever.MODES,
+    }
+    return table[setting]
+
+
+# -- building -----------------------------------------------------------------------------------
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """The embedder named by ``embedder.*`` (not loaded until first used)."""
+    return EMBEDDERS[settings.embedder.backend](settings)
+
+
+def build_store(settings: Settings) -> VectorStore:
+    """The store named by ``chroma.*`` (collection not opened yet)."""
+    return STORES[settings.chroma.mode](settings)
+
+
+def state_folder(settings: Settings) -> Path:
+    """Local state that belongs to one collection: manifest, lock and BM25 index."""
+    chroma = settings.chroma
+    where = {"http": f"{chroma.host}_{chroma.port}"}.get(chroma.mode, chroma.mode)
+    return Path(settings.index_dir) / "state" / f"{where}-{chroma.collection}"
+
+
+def build_lexical(settings: Settings, store: VectorStore) -> LexicalIndex:
+    """The BM25 index derived from ``store``."""
+    from index.lexical import LexicalIndex
+
+    return LexicalIndex(store, state_folder(settings) / "bm25")
+
+
+def build_indexer(
+    settings: Settings,
+    embedder: Embedder | None = None,
+    on_message: Callable[[str], None] | None = None,
+    progress: bool | None = None,
+    store: VectorStore | None = None,
+    lexical: KeywordIndex | None = None,
+) -> Indexer:
+    """An ``Indexer`` wired to the configured store, embedder, chunker and keyword index."""
+    from index.chunking import Chunker
+    from index.pipeline import Indexer
+
+    embedder = embedder or build_embedder(settings)
+    store = store or build_store(settings)
+    chunker = Chunker(
+        embedder.count_tokens,
+        embedder.max_tokens,
+        chunk_size=settings.indexing.chunk_size,
+        chunk_overlap=settings.indexing.chunk_overlap,
+    )
+    extra = {} if on_message is None else {"on_message": on_message}
+    return Indexer(
+        store=store,
+        embedder=embedder,
+        chunker=chunker,
+        lexical=lexical or build_lexical(settings, store),
+        state_dir=state_folder(settings),
+        max_file_bytes=int(settings.indexing.max_file_mb * 1e6),
+        progress=progress,
+        **extra,
+    )
+
+
+@dataclass(frozen=True)
+class Wired:
+    """An assistant and its library, sharing one store, keyword index and embedder."""
+
+    assistant: Assistant
+    library: Library
+
+
+def build(settings: Settings, embedder: Embedder | None = None) -> Wired:
+    """The assistant and the library for ``settings``; nothing heavy is loaded yet."""
+    from assistant.answering import Assistant
+    from assistant.library import Library
+
+    embedder = embedder or build_embedder(settings)
+    store = build_store(settings)
+    store.expect(embedder.name, embedder.dimension)
+    lexical = build_lexical(settings, store)
+    r = settings.retrieval
+    retriever = HybridRetriever(
+        store,
+        lexical,
+        embedder,
+        mode=r.mode,
+        top_k=r.top_k,
+        candidates=r.candidates,
+        rrf_k=r.rrf_k,
+        reranker=RERANKERS[r.reranker](settings, embedder),
+    )
+    parts = Parts(settings, embedder, lexical)
+    generators = GeneratorChoice(
+        {name: _bound(factory, parts) for name, factory in GENERATORS.items()},
+        auto_order=AUTO_ORDER,
+        default=settings.generator.name,
+    )
+
+    def make_indexer(on_message, progress) -> Indexer:
+        return build_indexer(settings, embedder, on_message, progress, store, lexical)
+
+    library = Library(
+        Path(settings.docs_dir),
+        store,
+        lexical,
+        embedder,
+        make_indexer,
+        sources_file=state_folder(settings) / "sources.json",
+    )
+    return Wired(Assistant(settings, retriever, generators, library), library)
+
+
+def _bound(factory, parts: Parts):
+    return lambda model: factory(parts, model)
