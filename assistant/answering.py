@@ -10,12 +10,13 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant.citations import parse_citations
 from assistant.generators.base import GeneratorError
 from assistant.generators.choice import GeneratorChoice
+from assistant.grounding import ECHO_NOTICE, TextEmbedder, ground
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings, load_settings
 from assistant.types import (
@@ -135,7 +136,9 @@ class Assistant:
             generate=(time.perf_counter() - t1) * 1000,
             total=(time.perf_counter() - started) * 1000,
         )
-        yield _assemble(question, generation, sources, timings, notice)
+        # The claim check embeds with the retriever's embedder (already loaded for the query).
+        embedder = self.retriever.embedder
+        yield _assemble(question, generation, sources, timings, notice, turns, embedder)
 
     def _validate(self, question: str) -> str:
         if not isinstance(question, str):
@@ -186,23 +189,38 @@ def _assemble(
     sources: Sequence[RetrievedChunk],
     timings: Timings,
     notice: str | None,
+    history: Sequence[Turn] = (),
+    embedder: TextEmbedder | None = None,
 ) -> Answer:
-    if generation.citations is not None:
-        text, citations, dropped = generation.text, generation.citations, 0
-    else:
-        parsed = parse_citations(generation.text, sources)
-        text, citations, dropped = parsed.text, parsed.citations, parsed.dropped
     abstained = generation.abstained
+    notices = [n for n in (notice, generation.notice) if n]
+    if generation.citations is not None:
+        # Exact quotes by construction (the extractive answerer): supported as cited.
+        citations = tuple(replace(c, supported=True) for c in generation.citations)
+        text, dropped, share = generation.text, 0, (1.0 if citations else None)
+        grounded = bool(citations) and not abstained
+    else:
+        checked = ground(generation.text, question, sources, history, embedder)
+        text, citations, dropped, share = (
+            checked.text,
+            checked.citations,
+            checked.dropped,
+            checked.share,
+        )
+        grounded = checked.grounded(abstained)
+        if checked.echoed:
+            notices.append(ECHO_NOTICE)
     return Answer(
         question=question,
         text=text,
         abstained=abstained,
-        grounded=bool(citations) and not abstained,
+        grounded=grounded,
         generator=generation.generator,
         citations=tuple(citations),
         retrieved=tuple(sources),
         reasoning=generation.reasoning,
         timings=timings,
-        notice=notice,
+        notice=" ".join(notices) or None,
         dropped_citations=dropped,
+        grounded_share=share,
     )

@@ -1,7 +1,9 @@
 """``[n]`` markers in generated text -> ``Citation`` objects.
 
 Markers may be single (``[2]``), grouped (``[1, 3]``, ``[1][3]``) or ranges (``[1-3]``).
-A marker that points at no source is removed from the text and counted. Each citation quotes
+A marker that points at no source, or that sits inside text copied from the prompt (``ignore``
+spans: an echoed instruction or source is not a citation), is removed from the text and
+counted. Each citation quotes
 the sentence of its passage that best matches the claim it supports (the whole passage when
 no sentence shares a word with it).
 """
@@ -40,13 +42,23 @@ def _numbers(group: str) -> list[int]:
     return numbers
 
 
-def parse_citations(text: str, sources: Sequence[RetrievedChunk]) -> ParsedCitations:
-    """Resolve the markers in ``text`` against ``sources`` (source ``i`` is ``[i + 1]``)."""
+def parse_citations(
+    text: str,
+    sources: Sequence[RetrievedChunk],
+    ignore: Sequence[tuple[int, int]] = (),
+) -> ParsedCitations:
+    """Resolve the markers in ``text`` against ``sources`` (source ``i`` is ``[i + 1]``).
+
+    Markers starting inside one of the ``(start, end)`` spans of ``ignore`` are dropped.
+    """
     cited: dict[int, Citation] = {}
     dropped = 0
 
     def replace(match: re.Match[str]) -> str:
         nonlocal dropped
+        if any(start <= match.start() < end for start, end in ignore):
+            dropped += len(_numbers(match.group(1))) or 1
+            return ""
         valid: list[int] = []
         for n in _numbers(match.group(1)):
             if 1 <= n <= len(sources):

@@ -1,4 +1,5 @@
-"""The ``rag`` command: ``rag index``, ``rag ask``, ``rag chat``, ``rag eval``, ``rag ui``.
+"""The ``rag`` command: ``rag index``, ``rag ask``, ``rag chat``, ``rag eval``, ``rag ui``,
+``rag serve``.
 
 User mistakes (``RagError``) print one line on stderr and exit non-zero, never a traceback.
 """
@@ -63,14 +64,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     _common(p)
 
-    p = sub.add_parser("chat", help="interactive chat in the terminal")
+    p = sub.add_parser("chat", help="interactive chat in the terminal (saved; see --resume)")
     p.add_argument("--generator", choices=choices("generator.name"))
+    p.add_argument(
+        "--resume",
+        nargs="?",
+        const="latest",
+        metavar="CHAT_ID",
+        help="continue the most recent saved chat (or the one with CHAT_ID)",
+    )
+    p.add_argument("--list", action="store_true", help="list the saved chats and exit")
     _common(p)
 
     p = sub.add_parser("ui", help="serve the browser chat on http://127.0.0.1:7860")
     p.add_argument("--host", help="address to bind (default: ui.host, 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: ui.port, 7860)")
     p.add_argument("--open", action="store_true", help="open the page in a browser, if any")
+    _common(p)
+
+    p = sub.add_parser(
+        "serve", help="serve the OpenAI-compatible API and the chat on http://127.0.0.1:8080"
+    )
+    p.add_argument("--host", help="address to bind (default: server.host, 127.0.0.1)")
+    p.add_argument("--port", type=int, help="port (default: server.port, 8080)")
     _common(p)
 
     p = sub.add_parser("eval", help="measure answers on a question set (JSONL)")
@@ -158,9 +174,9 @@ def run_index(args: argparse.Namespace, settings: Settings) -> int:
             for name in names:
                 _say(f"{label}: {name}")
     if report.unsupported:
-        _say(
-            _unsupported_line([printable(n) for n in report.unsupported], Path(settings.index_dir))
-        )
+        from index.names import shown
+
+        _say(_unsupported_line([shown(n) for n in report.unsupported], Path(settings.index_dir)))
     print(report.summary())
     return 0
 
@@ -237,14 +253,40 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def run_chat(args: argparse.Namespace, settings: Settings) -> int:
-    """``rag chat``: an interactive conversation in the terminal (empty line or Ctrl-D ends)."""
-    from assistant.answering import Assistant
-    from assistant.types import Answer, ReasoningDelta, TextDelta, Turn
+def _open_chat(args: argparse.Namespace, settings: Settings):
+    """The chat store and the chat to continue (``--resume``) or a new one."""
+    from assistant.chats import ChatStore, chats_path
 
+    store = ChatStore(chats_path(settings))
+    if args.resume == "latest":
+        chat = store.latest() or store.new()
+    elif args.resume:
+        chat = store.get(args.resume)
+    else:
+        chat = store.new()
+    return store, chat
+
+
+def run_chat(args: argparse.Namespace, settings: Settings) -> int:
+    """``rag chat``: an interactive conversation in the terminal (empty line or Ctrl-D ends).
+
+    Every turn is saved; ``--resume`` continues the latest chat, ``--list`` lists them.
+    """
+    from assistant.answering import Assistant
+    from assistant.types import Answer, ReasoningDelta, TextDelta
+
+    if args.list:
+        from assistant.chats import ChatStore, chats_path
+
+        for info in ChatStore(chats_path(settings)).list():
+            print(f"{info.id}  {info.turns:3d} turns  {info.title}")
+        return 0
+    store, chat = _open_chat(args, settings)
+    history = store.history(chat.id)
     assistant = Assistant.from_settings(settings)
-    history: list[Turn] = []
-    print("Ask about your documents. An empty line or Ctrl-D ends the chat.")
+    for turn in history:
+        print(("> " if turn.role == "user" else "") + turn.content)
+    print(f"Chat {chat.id} ({chat.title}). An empty line or Ctrl-D ends the chat.")
     while True:
         try:
             question = input("\n> ").strip()
@@ -268,7 +310,8 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
         if answer:
             for citation in answer.citations:
                 print(f"  [{citation.n}] {citation.cited_as}: “{citation.quote[:160]}”")
-            history += [Turn("user", question), Turn("assistant", answer.text)]
+            store.add_turn(chat.id, question, answer)
+            history = store.history(chat.id)
     return 0
 
 
@@ -278,6 +321,20 @@ def run_ui(args: argparse.Namespace, settings: Settings) -> int:
     from ui.app import launch
 
     launch(build(settings).assistant, host=args.host, port=args.port, open_browser=args.open)
+    return 0
+
+
+def run_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """``rag serve``: the OpenAI-compatible API and the chat on one port (until Ctrl-C)."""
+    from assistant.answering import Assistant
+    from ui.server import check_token, serve
+
+    host = args.host if args.host is not None else settings.server.host
+    check_token(host, settings.server.token)  # refuse before loading anything
+    port = args.port if args.port is not None else settings.server.port
+    print(f"serving the API on http://{host}:{port}/v1 and the chat on http://{host}:{port}/",
+          file=sys.stderr)  # fmt: skip
+    serve(Assistant.from_settings(settings), host=host, port=port)
     return 0
 
 
@@ -295,6 +352,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "ask": run_ask,
     "chat": run_chat,
     "ui": run_ui,
+    "serve": run_serve,
     "eval": run_eval,
 }
 

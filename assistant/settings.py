@@ -144,8 +144,11 @@ class RetrievalSettings(_Section):
 class GeneratorSettings(_Section):
     name: str = _doc(
         "auto",
-        """"auto" (Ollama when the server answers and has the model, else extractive), "ollama"
-        or "extractive".""",
+        """"auto": Ollama when the server answers and has the model, else the openai server
+        when openai.base_url is set and answers, else the llamacpp model when
+        llamacpp.model_path is set and the file exists, else extractive; the answer's notice
+        says which one answered and why. Or one of "ollama", "openai", "llamacpp",
+        "extractive".""",
     )
     abstain_threshold: float = _doc(
         0.2,
@@ -184,6 +187,59 @@ class OllamaSettings(_Section):
     temperature: float = _doc(
         0.1, "Sampling temperature (low: answers stick to the sources).", ge=0
     )
+    num_predict: int = _doc(
+        512,
+        """Longest answer in tokens (num_predict), reasoning included: a looping model stops here
+        instead of filling the context, and the answer says it was cut.""",
+        ge=16,
+    )
+    num_thread: int = _doc(
+        0, "CPU threads the server uses (num_thread); 0 = the server decides.", ge=0
+    )
+
+
+class OpenAISettings(_Section):
+    base_url: str = _doc(
+        "",
+        """An OpenAI-compatible server (llama.cpp's llama-server, LM Studio, vLLM, LocalAI),
+        for example http://127.0.0.1:8080/v1. Empty = not configured (auto skips it).""",
+    )
+    model: str = _doc("", "Model name sent to the server; empty = the first one /v1/models lists.")
+    api_key: str = _doc(
+        "", "Sent as a bearer token; empty for servers that need none (RAG_OPENAI__API_KEY)."
+    )
+    connect_timeout_s: float = _doc(
+        5, "Seconds to wait for the server to accept a connection.", gt=0
+    )
+    read_timeout_s: float = _doc(
+        300, "Seconds to wait for the next streamed token (CPU inference is slow).", gt=0
+    )
+    max_tokens: int = _doc(
+        512, "Longest answer in tokens (max_tokens); a cut answer says so.", ge=16
+    )
+    temperature: float = _doc(0.1, "Sampling temperature.", ge=0)
+
+
+class LlamaCppSettings(_Section):
+    model_path: str = _doc(
+        "",
+        """A GGUF model file run inside this process by llama.cpp (needs the engine:
+        pip install '.[llm]'). Empty = not configured (auto skips it).""",
+    )
+    threads: int = _doc(
+        0,
+        """CPU threads; 0 = the physical cores. On a machine busy with other work, 1 is often
+        faster than 2.""",
+        ge=0,
+    )
+    n_ctx: int = _doc(
+        4096,
+        """Context window in tokens (prompt + answer); the prompt with top_k 5 passages is about
+        1,300 tokens.""",
+        ge=256,
+    )
+    max_tokens: int = _doc(512, "Longest answer in tokens; a cut answer says so.", ge=16)
+    temperature: float = _doc(0.1, "Sampling temperature.", ge=0)
 
 
 class QuerySettings(_Section):
@@ -200,6 +256,24 @@ class UiSettings(_Section):
     )
     password: str = _doc("", "The login's password (RAG_UI__PASSWORD).")
     max_upload_mb: float = _doc(20, "Largest upload accepted (megabytes).", gt=0)
+
+
+class ChatsSettings(_Section):
+    path: str = _doc(
+        "", "SQLite file holding the saved conversations. Empty: <home>/chats.sqlite3."
+    )
+
+
+class ServerSettings(_Section):
+    host: str = _doc("127.0.0.1", "Address `rag serve` (the HTTP API and the chat) binds to.")
+    port: int = _doc(8080, "Port of `rag serve`.", ge=0, le=65535)
+    token: str = _doc(
+        "",
+        """Bearer token the API requires (Authorization: Bearer ...); required whenever host is
+        not a loopback address (also RAG_SERVER__TOKEN).""",
+    )
+    max_body_kb: int = _doc(256, "Largest JSON request body accepted (kilobytes).", ge=1)
+    max_upload_mb: float = _doc(20, "Largest document upload accepted (megabytes).", gt=0)
 
 
 class Settings(_Section):
@@ -232,8 +306,12 @@ class Settings(_Section):
     retrieval: RetrievalSettings = RetrievalSettings()
     generator: GeneratorSettings = GeneratorSettings()
     ollama: OllamaSettings = OllamaSettings()
+    openai: OpenAISettings = OpenAISettings()
+    llamacpp: LlamaCppSettings = LlamaCppSettings()
     query: QuerySettings = QuerySettings()
     ui: UiSettings = UiSettings()
+    chats: ChatsSettings = ChatsSettings()
+    server: ServerSettings = ServerSettings()
     # Where each top-level key's value came from, for error messages; not a setting.
     sources: dict[str, str] = Field(default_factory=dict, exclude=True, repr=False)
 

@@ -9,10 +9,13 @@ written atomically (a crash leaves the old or the new file, never half of one).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from index import disk
 
 VERSION = 1
 
@@ -36,14 +39,17 @@ class Sources:
 
     def save(self) -> None:
         """Write atomically."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         data = {"version": VERSION, "paths": self.paths, "excluded": sorted(set(self.excluded))}
         tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
         try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
             os.replace(tmp, self.path)
+        except OSError as exc:  # a full disk or a read-only index: one line, never a traceback
+            raise disk.from_os_error(exc, self.path.parent.parent.parent) or exc from None
         finally:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
 
     def register(self, paths: list[Path]) -> None:
         """Add ``paths`` (made absolute); a path already covered by a registered folder is kept

@@ -54,6 +54,8 @@ class Citation:
 
     ``quote`` is the cited text; ``start``/``end`` its span in the cleaned document text;
     ``location`` where in the file it is ("p. 42", "slide 7"), ``page`` the page/slide number.
+    ``supported`` is whether the claims citing it are backed by the passage (see
+    ``assistant.grounding``); None when not checked.
     """
 
     n: int
@@ -65,6 +67,7 @@ class Citation:
     end: int
     location: str | None = None
     page: int | None = None
+    supported: bool | None = None
 
     @property
     def cited_as(self) -> str:
@@ -83,6 +86,7 @@ class Citation:
             "quote": self.quote,
             "start": self.start,
             "end": self.end,
+            "supported": self.supported,
         }
 
 
@@ -120,9 +124,11 @@ class Answer:
     """The result of asking a question.
 
     ``abstained`` means the generator said the documents do not hold the answer;
-    ``grounded`` means the answer carries at least one valid citation. ``notice`` explains a
-    generator fallback (e.g. Ollama unreachable). ``dropped_citations`` counts ``[n]`` markers
-    that pointed at no source.
+    ``grounded`` means the answer carries valid citations, most of its cited claims are
+    supported by their passages and it does not copy the instructions; ``grounded_share`` is
+    the share of cited claims supported (None when nothing was checked). ``notice`` explains
+    a generator fallback (e.g. Ollama unreachable) or a cut answer. ``dropped_citations``
+    counts ``[n]`` markers that pointed at no source or sat inside copied prompt text.
     """
 
     question: str
@@ -136,6 +142,7 @@ class Answer:
     timings: Timings = field(default_factory=Timings)
     notice: str | None = None
     dropped_citations: int = 0
+    grounded_share: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON printed by ``rag ask --json``."""
@@ -144,6 +151,9 @@ class Answer:
             "answer": self.text,
             "abstained": self.abstained,
             "grounded": self.grounded,
+            "grounded_share": None
+            if self.grounded_share is None
+            else round(self.grounded_share, 3),
             "generator": self.generator,
             "citations": [c.to_dict() for c in self.citations],
             "retrieved": [r.to_dict() for r in self.retrieved],
@@ -152,6 +162,10 @@ class Answer:
             "notice": self.notice,
             "dropped_citations": self.dropped_citations,
         }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 @dataclass(frozen=True)
@@ -174,6 +188,7 @@ class Generation:
 
     ``citations`` is set by generators whose citations are exact by construction (the
     extractive one); otherwise the ``[n]`` markers in ``text`` are parsed against the sources.
+    ``notice`` tells the user something about this answer (e.g. it was cut at the length cap).
     """
 
     text: str
@@ -181,6 +196,7 @@ class Generation:
     reasoning: str | None = None
     abstained: bool = False
     citations: tuple[Citation, ...] | None = None
+    notice: str | None = None
 
 
 StreamEvent = TextDelta | ReasoningDelta | Generation

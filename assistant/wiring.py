@@ -66,11 +66,30 @@ def _ollama(parts: Parts, model: str | None) -> Generator:
     return OllamaGenerator(ollama.model_copy(update={"model": model}) if model else ollama)
 
 
+def _openai(parts: Parts, model: str | None) -> Generator:
+    from assistant.generators.openai import OpenAIGenerator
+
+    # `model` is the Ollama model override of the UI / --model; the server has its own names.
+    return OpenAIGenerator(parts.settings.openai)
+
+
+def _llamacpp(parts: Parts, model: str | None) -> Generator:
+    from assistant.generators.llamacpp import LlamaCppGenerator
+
+    return LlamaCppGenerator(parts.settings.llamacpp)
+
+
 GENERATORS: dict[str, Callable[[Parts, str | None], Generator]] = {
     "ollama": _ollama,
+    "openai": _openai,
+    "llamacpp": _llamacpp,
     "extractive": _extractive,
 }
-AUTO_ORDER = ("ollama", "extractive")
+# A backend whose `configured` is False (openai without base_url, llamacpp without a file) is
+# skipped by `auto` without a word: most users have neither.
+AUTO_ORDER = ("ollama", "openai", "llamacpp", "extractive")
+# Backends that ignore the per-call `model` (an Ollama model name): built once per `build`.
+MODEL_FREE = (_openai, _llamacpp)
 
 
 # -- embedders --------------------------------------------------------------------------------
@@ -265,4 +284,14 @@ def build(settings: Settings, embedder: Embedder | None = None) -> Wired:
 
 
 def _bound(factory, parts: Parts):
-    return lambda model: factory(parts, model)
+    if factory not in MODEL_FREE:
+        return lambda model: factory(parts, model)
+    # One instance whatever `model` is asked for: a llamacpp generator holds a loaded model.
+    made: list[Generator] = []
+
+    def once(model: str | None) -> Generator:
+        if not made:
+            made.append(factory(parts, None))
+        return made[0]
+
+    return once

@@ -1,9 +1,11 @@
 """The BM25 (lexical) index, derived from the Chroma collection and persisted beside it.
 
 It is never edited by hand: it is rebuilt from the collection's contents whenever the
-collection's ``generation`` differs from the one it was built at, so several processes that
-share a Chroma server stay consistent with it. Building uses ``bm25s``; tokens are lower-cased
-stemmed English words plus character bigrams for CJK text, so Chinese passages are searchable.
+collection's ``version()`` (id and generation) differs from the one it was built at, so several
+processes that share a Chroma server, or a long-lived UI and the CLI, stay consistent with it.
+A read-only index folder keeps a rebuilt index in memory only. Building uses ``bm25s``; tokens
+are lower-cased stemmed English words plus character bigrams for CJK text, so Chinese passages
+are searchable.
 """
 
 from __future__ import annotations
@@ -127,13 +129,13 @@ class LexicalHit:
 
 @dataclass(frozen=True)
 class _Snapshot:
-    generation: int
+    generation: str  # the store's version() it was built from
     ids: list[str]
     retriever: object | None
     frequencies: dict[str, float]  # token -> share of chunks containing it
 
     @classmethod
-    def of(cls, generation: int, ids: list[str], retriever) -> _Snapshot:
+    def of(cls, generation: str, ids: list[str], retriever) -> _Snapshot:
         frequencies: dict[str, float] = {}
         if retriever is not None and ids:
             counts = np.diff(retriever.scores["indptr"])
@@ -155,8 +157,12 @@ class LexicalIndex:
         # One tuple swapped whole, so a concurrent search never pairs new scores with old ids.
         self._snapshot: _Snapshot | None = None
 
-    def rebuild(self, generation: int) -> None:
-        """Rebuild from the store's chunks and persist, atomically replacing the old files."""
+    def rebuild(self, generation: str) -> None:
+        """Rebuild from the store's chunks and persist, atomically replacing the old files.
+
+        ``generation`` is the store's ``version()`` the chunks were read at. On a read-only
+        folder the index is kept in memory only.
+        """
         bm25s = _bm25s()
         ids: list[str] = []
         corpus: list[list[str]] = []
@@ -167,19 +173,26 @@ class LexicalIndex:
         if any(corpus):  # bm25s cannot index a corpus without a single token
             retriever = bm25s.BM25()
             retriever.index(corpus, show_progress=False)
-        self._save(retriever, ids, generation)
+        try:
+            self._save(retriever, ids, generation)
+        except OSError as exc:
+            log.info("lexical index kept in memory only: cannot write %s (%s)", self.folder, exc)
         self._snapshot = _Snapshot.of(generation, ids, retriever)
 
-    def _save(self, retriever, ids: list[str], generation: int) -> None:
+    def _save(self, retriever, ids: list[str], generation: str) -> None:
         """Write to a private folder, then swap it in under a lock (threads and processes)."""
         me = f"{os.getpid()}-{threading.get_ident()}"
         tmp = self.folder.with_name(f"{self.folder.name}.tmp-{me}")
         shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
-        if retriever is not None:
-            retriever.save(str(tmp), show_progress=False)
-        meta = {"generation": generation, "ids": ids, "bm25": retriever is not None}
-        (tmp / "ids.json").write_text(json.dumps(meta))
+        try:
+            tmp.mkdir(parents=True)
+            if retriever is not None:
+                retriever.save(str(tmp), show_progress=False)
+            meta = {"generation": generation, "ids": ids, "bm25": retriever is not None}
+            (tmp / "ids.json").write_text(json.dumps(meta))
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)  # a full disk leaves no half-written copy
+            raise
         old = self.folder.with_name(f"{self.folder.name}.old-{me}")
         with self._swap_lock(fcntl.LOCK_EX):
             if self.folder.exists():
@@ -189,8 +202,18 @@ class LexicalIndex:
 
     @contextlib.contextmanager
     def _swap_lock(self, mode: int) -> Iterator[None]:
-        """``flock`` on a file beside the index: separate opens exclude each other, even threads."""
-        with open(self.folder.with_name(f"{self.folder.name}.lock"), "a") as handle:
+        """``flock`` on a file beside the index: separate opens exclude each other, even threads.
+
+        On a read-only folder nobody can swap the files, so readers go without the lock.
+        """
+        try:
+            handle = open(self.folder.with_name(f"{self.folder.name}.lock"), "a")  # noqa: SIM115
+        except OSError:
+            if mode != fcntl.LOCK_SH:
+                raise
+            yield
+            return
+        with handle:
             fcntl.flock(handle, mode)
             yield
 
@@ -205,7 +228,7 @@ class LexicalIndex:
                 retriever = None
                 if ids and meta.get("bm25", True):
                     retriever = bm25s.BM25.load(str(self.folder), show_progress=False)
-            return _Snapshot.of(int(meta["generation"]), ids, retriever)
+            return _Snapshot.of(str(meta["generation"]), ids, retriever)
         except (OSError, ValueError, KeyError) as exc:
             log.info("lexical index in %s not loadable (%s); rebuilding", self.folder, exc)
             return None
@@ -245,7 +268,11 @@ class LexicalIndex:
         ]
 
     def document_frequency(self, token: str) -> float:
-        """Share of chunks (0..1) that contain the BM25 ``token``; 0 for unknown tokens."""
-        if self._snapshot is None:
+        """Share of chunks (0..1) that contain the BM25 ``token``; 0 for unknown tokens.
+
+        Refreshed when the store has been seen at another version (by a dense search, say),
+        without asking the store again for every token.
+        """
+        if self._snapshot is None or self._snapshot.generation != self.store.last_version:
             self.refresh()
         return self._snapshot.frequencies.get(token, 0.0)

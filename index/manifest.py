@@ -2,7 +2,8 @@
 
 An entry is written only after its chunks are in the store. ``dirty`` is set before a run
 changes the store and cleared when it completes, so a run after a crash knows to reconcile
-the store with the manifest before trusting either.
+the store with the manifest before trusting either. ``skipped`` remembers, by content hash,
+files a loader refused, so an unchanged bad file is not parsed again on every run.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+from index import disk
 
 VERSION = 1
 
@@ -25,6 +28,14 @@ class FileEntry:
 
 
 @dataclass
+class SkippedEntry:
+    """A file version a loader refused: its content hash and the reason shown to the user."""
+
+    content_hash: str
+    reason: str
+
+
+@dataclass
 class Manifest:
     """All indexed files by key (resolved path), plus the embedder and the dirty flag."""
 
@@ -32,6 +43,7 @@ class Manifest:
     embedder: str = ""
     dirty: bool = False
     files: dict[str, FileEntry] = field(default_factory=dict)
+    skipped: dict[str, SkippedEntry] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
@@ -45,22 +57,35 @@ class Manifest:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             files = {k: FileEntry(**v) for k, v in data["files"].items()}
-            return cls(path, data.get("embedder", ""), bool(data.get("dirty")), files)
+            skipped = {k: SkippedEntry(**v) for k, v in data.get("skipped", {}).items()}
+            return cls(path, data.get("embedder", ""), bool(data.get("dirty")), files, skipped)
         except (OSError, ValueError, KeyError, TypeError):
             return cls(path, dirty=True)
 
     def save(self) -> None:
-        """Write atomically: a crash leaves either the old or the new file, never half of one."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Write atomically: a crash leaves either the old or the new file, never half of one.
+
+        A full disk or a read-only folder is a ``RagError`` naming the folder; the temporary
+        file is removed again, so failed attempts leave nothing behind.
+        """
         data = {
             "version": VERSION,
             "embedder": self.embedder,
             "dirty": self.dirty,
             "files": {k: asdict(v) for k, v in sorted(self.files.items())},
+            "skipped": {k: asdict(v) for k, v in sorted(self.skipped.items())},
         }
         tmp = self.path.with_suffix(f".tmp-{os.getpid()}")
-        with open(tmp, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, ensure_ascii=False)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "w", encoding="utf-8") as handle:
+                json.dump(data, handle, ensure_ascii=False)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, self.path)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            error = disk.from_os_error(exc, self.path.parent)
+            if error is None:
+                raise
+            raise error from None

@@ -4,11 +4,18 @@ The manifest of content hashes decides the work: unchanged files are skipped wit
 the embedder, changed files have their chunks replaced, deleted files have theirs removed.
 Each document's chunks go into the store in one upsert with ids derived from content and
 position, so a re-run after ``kill -9`` never duplicates anything; the manifest's ``dirty`` flag
-makes that re-run reconcile the store with the manifest first.
+makes that re-run reconcile the store with the manifest first, and so does a store whose chunk
+count disagrees with the manifest (a deleted Chroma folder, chunks removed by hand).
+
+``--rebuild`` first saves an empty manifest marked dirty, then drops the collection: a kill at
+any step leaves a state the next run repairs (index/crashpoints.py names the steps). Files are
+hashed, read, loaded, chunked, embedded and written one at a time, so memory does not grow with
+the number of changed files.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import logging
@@ -19,12 +26,15 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from index import disk
 from index.chunking import Chunker
 from index.cleaning import clean_document
+from index.crashpoints import reached
 from index.documents import Chunk, Document
 from index.errors import RagError
 from index.loaders import SkipFile, loader_for
-from index.manifest import FileEntry, Manifest
+from index.manifest import FileEntry, Manifest, SkippedEntry
+from index.names import shown
 from index.protocols import Embedder, KeywordIndex, VectorStore
 
 log = logging.getLogger(__name__)
@@ -39,6 +49,10 @@ class PathNotFound(RagError):
     """A path given to the indexer does not exist."""
 
     exit_code = 2
+
+
+class IndexBusy(RagError):
+    """Another indexer holds the index's lock."""
 
 
 @dataclass
@@ -98,20 +112,29 @@ class Indexer:
         self.progress = sys.stderr.isatty() if progress is None else progress
 
     def run(
-        self, paths: Iterable[Path], rebuild: bool = False, exclude: Collection[str] = ()
+        self,
+        paths: Iterable[Path],
+        rebuild: bool = False,
+        wait: bool = False,
+        exclude: Collection[str] = (),
     ) -> IndexReport:
         """Index ``paths`` (files or folders, recursively); returns what was done.
 
-        Files whose key (resolved path) is in ``exclude`` are left out, as if absent.
+        Another indexer on the same index is an ``IndexBusy`` error, or with ``wait`` this
+        run waits for it to finish. Files whose key (resolved path) is in ``exclude`` are left
+        out, as if absent.
         """
         started = time.perf_counter()
         roots = [Path(p) for p in paths]
         for root in roots:
-            if not root.exists():
-                raise PathNotFound(f"{root} does not exist; give a file or folder to index")
+            if not os.path.lexists(root):
+                raise PathNotFound(f"{shown(root)} does not exist; give a file or folder to index")
         report = IndexReport()
-        self.state_dir.mkdir(parents=True, exist_ok=True)
-        with _exclusive_lock(self.state_dir / "indexer.lock"):
+        try:
+            self.state_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise disk.from_os_error(exc, self.state_dir.parent) or exc from None
+        with _exclusive_lock(self.state_dir / "indexer.lock", wait):
             manifest = self._open(rebuild)
             candidates = self._discover(roots, report)
             for key in exclude:
@@ -151,11 +174,26 @@ class Indexer:
     def _open(self, rebuild: bool) -> Manifest:
         manifest_path = self.state_dir / "manifest.json"
         if rebuild:
+            # Trust nothing before touching the store: from here a kill leaves a dirty, empty
+            # manifest, and the next run deletes whatever chunks remain and indexes everything.
+            Manifest(manifest_path, self.embedder.name, dirty=True).save()
+            reached("rebuild:manifest-cleared")
             self.store.drop()
-            manifest_path.unlink(missing_ok=True)
+            reached("rebuild:collection-dropped")
         self.store.open(self.embedder.name, self.embedder.dimension, create=True)
+        if rebuild:
+            reached("rebuild:collection-created")
         manifest = Manifest.load(manifest_path)
         manifest.embedder = self.embedder.name
+        if not manifest.dirty:
+            expected = sum(e.chunks for e in manifest.files.values())
+            stored = self.store.count()
+            if stored != expected:
+                self.on_message(
+                    f"the index holds {stored} chunks but its manifest lists {expected}; "
+                    "repairing (files with missing chunks are indexed again)"
+                )
+                manifest.dirty = True
         if manifest.dirty:
             self._reconcile(manifest)
         return manifest
@@ -182,27 +220,36 @@ class Indexer:
     def _discover(self, roots: list[Path], report: IndexReport) -> dict[str, _Candidate]:
         found: dict[str, _Candidate] = {}
         for root in roots:
-            base = root.resolve()
+            single = not root.is_dir()
+            try:
+                base = root.resolve(strict=not single)
+            except (OSError, RuntimeError) as exc:
+                self._skip(report, root.name, _resolve_failure(exc))
+                continue
             hidden: list[Path] = []
-            files = [root] if root.is_file() else sorted(_walk(root, hidden.append))
+            files = [root] if single else sorted(_walk(root, hidden.append))
             for path in hidden:
                 kind = "folder" if path.is_dir() else "file"
                 name = path.relative_to(root).as_posix() + ("/" if kind == "folder" else "")
                 self.on_message(f"skipped {name}: hidden {kind} (its name starts with '.')")
             for path in files:
-                source = path.name if root.is_file() else path.relative_to(root).as_posix()
-                reason = self._unusable(path, base, root.is_file())
+                source = path.name if single else path.relative_to(root).as_posix()
+                try:
+                    reason = self._unusable(path, base, single)
+                    key = None if reason else str(path.resolve(strict=True))
+                except (OSError, RuntimeError) as exc:  # loops, permissions, names too long
+                    reason = _resolve_failure(exc)
                 if reason == "unsupported":
                     report.unsupported.append(source)
                     continue
-                if reason:
-                    self._skip(report, source, reason)
+                if reason or key is None:
+                    self._skip(report, source, reason or "cannot be resolved")
                     continue
-                key = str(path.resolve())
                 found.setdefault(key, _Candidate(path, key, source))
         return _distinct_sources(found)
 
     def _unusable(self, path: Path, base: Path, single_file: bool) -> str | None:
+        """Why ``path`` cannot be indexed, or None; resolution errors are left to the caller."""
         if loader_for(path) is None:
             return "unsupported"
         if path.is_symlink():
@@ -210,11 +257,11 @@ class Indexer:
             if not target.exists():
                 return "broken symlink"
             if not single_file and not target.is_relative_to(base):
-                return f"symlink leading outside the folder (to {target})"
+                return "symlink leading outside the folder"
         try:
             size = path.stat().st_size
         except OSError as exc:
-            return f"cannot read it ({exc.strerror})"
+            return _resolve_failure(exc)
         if size == 0:
             return "empty file"
         if size > self.max_file_bytes:
@@ -226,7 +273,7 @@ class Indexer:
 
     def _skip(self, report: IndexReport, source: str, reason: str) -> None:
         report.skipped.append((source, reason))
-        self.on_message(f"skipped {source}: {reason}")
+        self.on_message(f"skipped {shown(source)}: {shown(reason)}")
 
     # -- the work ---------------------------------------------------------------------------
 
@@ -237,22 +284,30 @@ class Indexer:
         roots: list[Path],
         report: IndexReport,
     ) -> None:
-        todo: list[tuple[_Candidate, bytes, str]] = []
+        todo: list[_Candidate] = []
+        remembered = len(manifest.skipped)
         for candidate in candidates.values():
             try:
-                data = candidate.path.read_bytes()
+                digest = _file_digest(candidate.path)
             except OSError as exc:
                 self._skip(report, candidate.source, f"cannot read it ({exc.strerror})")
                 continue
-            digest = hashlib.sha256(data).hexdigest()
             entry = manifest.files.get(candidate.key)
+            refused = manifest.skipped.get(candidate.key)
             if entry and entry.content_hash == digest:
                 report.unchanged += 1
+                manifest.skipped.pop(candidate.key, None)
+            elif refused and refused.content_hash == digest:
+                self._skip(report, candidate.source, refused.reason)  # not parsed again
             else:
-                todo.append((candidate, data, digest))
+                todo.append(candidate)
         gone = [k for k in manifest.files if k not in candidates and _under(k, roots)]
         gone = [k for k in gone if not Path(k).exists()]
+        for key in [k for k in manifest.skipped if k not in candidates and _under(k, roots)]:
+            del manifest.skipped[key]
         if not todo and not gone and not manifest.dirty:
+            if len(manifest.skipped) != remembered:
+                manifest.save()
             return
 
         manifest.dirty = True
@@ -262,18 +317,18 @@ class Indexer:
             report.removed.append(manifest.files.pop(key).source)
         self._index_files(manifest, todo, report)
         self.lexical.rebuild(self.store.bump_generation())
+        reached("lexical-rebuilt")
         manifest.dirty = False
         manifest.save()
 
-    def _index_files(
-        self, manifest: Manifest, todo: list[tuple[_Candidate, bytes, str]], report: IndexReport
-    ) -> None:
+    def _index_files(self, manifest: Manifest, todo: list[_Candidate], report: IndexReport) -> None:
+        """Read, load, chunk, embed and write each file in turn (only one file's bytes held)."""
         bar = _progress_bar(len(todo), self.progress)
         group: list[tuple[Document, list[Chunk]]] = []
         last_save = time.monotonic()
         step = max(1, len(todo) // 10)
-        for done, (candidate, data, digest) in enumerate(todo, start=1):
-            document = self._document(candidate, data, digest, report)
+        for done, candidate in enumerate(todo, start=1):
+            document = self._document(manifest, candidate, report)
             if document is not None:
                 group.append((document, self.chunker.split(document)))
             if sum(len(c) for _, c in group) >= EMBED_GROUP:
@@ -289,22 +344,35 @@ class Indexer:
         bar.close()
 
     def _document(
-        self, candidate: _Candidate, data: bytes, digest: str, report: IndexReport
+        self, manifest: Manifest, candidate: _Candidate, report: IndexReport
     ) -> Document | None:
+        """The cleaned document of one file, or None (skipped, and remembered by its hash)."""
+        try:
+            data = candidate.path.read_bytes()
+        except OSError as exc:
+            self._skip(report, candidate.source, f"cannot read it ({exc.strerror})")
+            return None
+        # Hashed again from the bytes loaded: the file may have changed since it was hashed.
+        digest = hashlib.sha256(data).hexdigest()
         loader = loader_for(candidate.path)
+        reason = None
         try:
             loaded = loader(data, candidate.path)
         except SkipFile as exc:
-            self._skip(report, candidate.source, str(exc))
-            return None
+            reason = str(exc)
         except Exception as exc:  # noqa: BLE001 - a loader bug must not stop the run
             log.debug("loader failed on %s", candidate.path, exc_info=True)
-            self._skip(report, candidate.source, f"could not be read ({type(exc).__name__})")
+            reason = f"could not be read ({type(exc).__name__})"
+        del data
+        if reason is None:
+            cleaned = clean_document(loaded)
+            if not cleaned.text.strip():
+                reason = "no text left after removing boilerplate"
+        if reason is not None:
+            self._skip(report, candidate.source, reason)
+            manifest.skipped[candidate.key] = SkippedEntry(digest, reason)
             return None
-        cleaned = clean_document(loaded)
-        if not cleaned.text.strip():
-            self._skip(report, candidate.source, "no text left after removing boilerplate")
-            return None
+        manifest.skipped.pop(candidate.key, None)
         return Document(
             key=candidate.key,
             source=candidate.source,
@@ -326,6 +394,7 @@ class Indexer:
         vectors = self.embedder.embed([c.embedding_text for c in chunks])
         # New versions first, then remove the old ones: a reader never sees a file missing.
         self.store.upsert(chunks, vectors)
+        reached("chunks-written")
         for document, doc_chunks in group:
             keep = {c.id for c in doc_chunks}
             self.store.delete([i for i in self.store.ids_for(document.key) if i not in keep])
@@ -373,9 +442,30 @@ def _distinct_sources(found: dict[str, _Candidate]) -> dict[str, _Candidate]:
     return found
 
 
+def _file_digest(path: Path) -> str:
+    """SHA-256 of a file, read in blocks (a large file is never held whole)."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+def _resolve_failure(exc: BaseException) -> str:
+    """One line for an error resolving a path (pathlib raises RuntimeError for loops)."""
+    if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP:
+        return "symlink loop (a link that points back to itself)"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"cannot read it ({exc.strerror})"
+    return f"cannot be resolved ({type(exc).__name__})"
+
+
 def _under(key: str, roots: list[Path]) -> bool:
     path = Path(key)
-    return any(path == r.resolve() or path.is_relative_to(r.resolve()) for r in roots)
+    resolved = []
+    for root in roots:
+        try:
+            resolved.append(root.resolve())
+        except (OSError, RuntimeError):
+            continue
+    return any(path == r or path.is_relative_to(r) for r in resolved)
 
 
 def _progress_bar(total: int, enabled: bool):
@@ -387,17 +477,21 @@ def _progress_bar(total: int, enabled: bool):
 class _exclusive_lock:
     """An advisory lock so two indexers never write the same index at once."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, wait: bool = False):
         self.path = path
+        self.wait = wait
 
     def __enter__(self) -> None:
-        self.handle = open(self.path, "w")  # noqa: SIM115 - held for the with block
         try:
-            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self.handle = open(self.path, "a")  # noqa: SIM115 - held for the with block
+        except OSError as exc:
+            raise disk.from_os_error(exc, self.path.parent) or exc from None
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
         except BlockingIOError:
             self.handle.close()
-            raise RagError(
-                f"another `rag index` is running on {self.path.parent}; wait for it to finish"
+            raise IndexBusy(
+                "another `rag index` is running on this index; wait for it to finish"
             ) from None
 
     def __exit__(self, *exc: object) -> None:

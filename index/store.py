@@ -1,20 +1,29 @@
 """Chroma, embedded or over HTTP, behind one small class.
 
 The collection records which embedder filled it and a ``generation`` counter that every
-indexing run that changes something increments, so readers can tell cheaply when derived data
-(the lexical index) is stale.
+indexing run that changes something increments. ``version()`` (collection id and counter) tells
+readers cheaply when another process wrote: derived data (the lexical index) is then rebuilt,
+and a long-lived embedded reader reopens Chroma, whose in-memory vector index never reloads
+what another process wrote (nor survives the collection being replaced by ``--rebuild``).
+
+A read-only index folder is opened from a private temporary copy, since Chroma writes to its
+database even to read; a full disk or read-only folder is a one-line error (index/disk.py).
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from index import disk
 from index.documents import Chunk, StoredChunk
 from index.errors import RagError
 
@@ -78,7 +87,9 @@ class ChromaStore:
         self.folder: Path | None = None  # the embedded store's folder
         self._collection: Any = None
         self._expected: tuple[str, int] | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._seen: str | None = None  # the version this process last read at
+        self._opened_at: Path | None = None  # the folder the embedded client reads
 
     @classmethod
     def embedded(cls, path: Path, collection: str) -> ChromaStore:
@@ -87,13 +98,21 @@ class ChromaStore:
         from chromadb.config import Settings
 
         def connect():
-            path.mkdir(parents=True, exist_ok=True)
+            where = path
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise disk.from_os_error(exc, path) or exc from None
+            if not disk.writable(path):
+                where = _private_copy(path, store)
+            store._opened_at = where
             try:
                 return chromadb.PersistentClient(
-                    path=str(path), settings=Settings(anonymized_telemetry=False)
+                    path=str(where), settings=Settings(anonymized_telemetry=False)
                 )
             except Exception as exc:  # noqa: BLE001 - sqlite/rust errors surface as many types
-                raise StoreError(f"cannot open the Chroma index in {path}: {exc}") from exc
+                found = disk.from_store_error(exc, path)
+                raise found or StoreError(f"cannot open the Chroma index in {path}: {exc}") from exc
 
         store = cls(connect, collection, str(path))
         store.folder = path
@@ -125,7 +144,7 @@ class ChromaStore:
 
     # -- collection lifecycle ---------------------------------------------------------------
 
-    def open(self, embedder: str, dimension: int, create: bool) -> None:
+    def open(self, embedder: str, dimension: int, create: bool) -> None:  # noqa: C901
         """Open the collection, checking it was built with ``embedder`` of ``dimension``.
 
         With ``create`` a missing collection is created; otherwise it is a ``StoreError``.
@@ -161,6 +180,7 @@ class ChromaStore:
                 f"({meta.get('dimension')} dimensions) but the settings use '{embedder}' "
                 f"({dimension}); run `rag index --rebuild` to re-embed, or change embedder.model"
             )
+        self._expected = self._expected or (embedder, dimension)
         self._collection = collection
 
     @property
@@ -177,6 +197,16 @@ class ChromaStore:
         """Drop the cached collection handle so the next use opens it again."""
         with self._lock:
             self._collection = None
+
+    def _reopen(self) -> None:
+        """Open the collection afresh; an embedded store also gets a new Chroma client."""
+        with self._lock:
+            if self._opened_at is not None and self._client_instance is not None:
+                _forget_cached_system(self._opened_at)
+                self._client_instance = None
+            self._collection = None
+            if self._expected is not None:
+                self.open(*self._expected, create=False)
 
     def drop(self) -> None:
         """Delete the collection and everything in it (for ``--rebuild``)."""
@@ -197,37 +227,75 @@ class ChromaStore:
                     self.open(*self._expected, create=False)
         return self._collection
 
-    def _wrap(self, exc: Exception) -> StoreError:
+    def _wrap(self, exc: Exception) -> RagError:
         if ":" in self.where and not Path(self.where).exists():
             host, _, port = self.where.rpartition(":")
             return unreachable(host, int(port), exc)
-        return StoreError(f"Chroma error in {self.where}: {exc}")
+        return disk.from_store_error(exc, self.folder) or StoreError(
+            f"Chroma error in {self.where}: {exc}"
+        )
 
     def _call(self, method: str, **kwargs: Any) -> Any:
         collection = self.collection
         try:
             return getattr(collection, method)(**kwargs)
         except Exception as exc:  # noqa: BLE001
+            if not _gone(exc) or self._expected is None:
+                raise self._wrap(exc) from None
+        # Another process replaced the collection (`rag index --rebuild`): follow it, once.
+        try:
+            self._reopen()
+            return getattr(self.collection, method)(**kwargs)
+        except RagError:
+            raise
+        except Exception as exc:  # noqa: BLE001
             raise self._wrap(exc) from None
 
     # -- metadata ---------------------------------------------------------------------------
 
-    def generation(self) -> int:
-        """The change counter of the collection (re-read from the store each call)."""
-        self.collection  # noqa: B018 - opens (and checks) the collection on first use
+    def version(self) -> str:
+        """``"<collection id>:<generation>"``, re-read from the store on every call.
+
+        It changes whenever an indexing run (in any process) wrote something, and when the
+        collection was replaced. When it moved since this process last looked, the collection
+        is reopened so that searches here see what the other process wrote.
+        """
+        current = self.collection  # opens (and checks) the collection on first use
         try:
             fresh = self._client.get_collection(self.collection_name, embedding_function=None)
         except Exception as exc:  # noqa: BLE001
+            if _gone(exc):
+                raise StoreError(
+                    f"the index in {self.where} is being rebuilt or was removed; "
+                    "run `rag index` if this lasts"
+                ) from None
             raise self._wrap(exc) from None
-        return int((fresh.metadata or {}).get("generation", 0))
+        found = _version(fresh)
+        if self._seen is not None and found != self._seen:
+            log.info("the index changed (%s -> %s); reopening it", self._seen, found)
+            self._reopen()
+        elif str(current.id) != str(fresh.id):
+            self._reopen()
+        self._seen = found
+        return found
 
-    def bump_generation(self) -> int:
-        """Increment the change counter; returns the new value."""
+    @property
+    def last_version(self) -> str | None:
+        """The ``version()`` this process saw last (None before the first), without a read."""
+        return self._seen
+
+    def generation(self) -> str:
+        """The same as ``version()`` (its older name)."""
+        return self.version()
+
+    def bump_generation(self) -> str:
+        """Increment the change counter; returns the new ``version()``."""
         meta = dict(self._client.get_collection(self.collection_name).metadata or {})
         meta["generation"] = int(meta.get("generation", 0)) + 1
         meta.pop("hnsw:space", None)
         self._call("modify", metadata=meta)
-        return meta["generation"]
+        found = f"{self.collection.id}:{meta['generation']}"
+        return found
 
     # -- reading and writing ----------------------------------------------------------------
 
@@ -284,9 +352,13 @@ class ChromaStore:
         return [found[i] for i in ids if i in found]
 
     def query(self, vector: np.ndarray, n: int) -> list[StoredChunk]:
-        """The ``n`` nearest chunks to ``vector`` by cosine distance, nearest first."""
+        """The ``n`` nearest chunks to ``vector`` by cosine distance, nearest first.
+
+        Checks ``version()`` first, so a long-lived process searches what others indexed.
+        """
         if n <= 0:
             return []
+        self.version()
         result = self._call(
             "query",
             query_embeddings=[vector],
@@ -303,6 +375,47 @@ class ChromaStore:
                 strict=True,
             )
         ]
+
+
+def _version(collection: Any) -> str:
+    return f"{collection.id}:{int((collection.metadata or {}).get('generation', 0))}"
+
+
+def _gone(exc: Exception) -> bool:
+    """Whether ``exc`` says the collection no longer exists (it was dropped and recreated)."""
+    message = str(exc).lower()
+    return "does not exist" in message or "not found" in message
+
+
+def _forget_cached_system(folder: Path) -> None:
+    """Make the next ``PersistentClient(folder)`` a new Chroma instance that reads the folder.
+
+    Chroma shares one instance per folder within a process and that instance's vector index
+    never reloads what other processes wrote; dropping it from the cache (not stopping it, a
+    search in another thread may still be using it) gives a fresh one. Private API: if it
+    moves, reopening only falls back to Chroma's shared instance.
+    """
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient._identifier_to_system.pop(str(folder), None)
+    except (ImportError, AttributeError):  # pragma: no cover - another chromadb layout
+        log.debug("cannot reset Chroma's client cache", exc_info=True)
+
+
+def _private_copy(folder: Path, owner: object) -> Path:
+    """A temporary copy of a read-only Chroma folder, removed when ``owner`` is collected."""
+    copy = Path(tempfile.mkdtemp(prefix="rag-readonly-index-")) / "chroma"
+    log.info("%s is read-only; reading it from a private copy in %s", folder, copy)
+    try:
+        shutil.copytree(folder, copy)
+    except OSError as exc:
+        shutil.rmtree(copy.parent, ignore_errors=True)
+        raise disk.from_os_error(exc, copy.parent) or StoreError(
+            f"the index folder {folder} is read-only and could not be copied to read it ({exc})"
+        ) from None
+    weakref.finalize(owner, shutil.rmtree, copy.parent, True)
+    return copy
 
 
 def unreachable(host: str, port: int, exc: Exception | None = None) -> StoreError:

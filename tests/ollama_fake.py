@@ -9,7 +9,10 @@ Usage::
 
 Implemented: ``GET /api/tags``, ``POST /api/show``, ``POST /api/chat`` (NDJSON stream with
 chunked transfer encoding, or one JSON object when ``"stream": false``). Models not in
-``models`` get Ollama's 404; ``think`` on a model not in ``thinking_models`` gets Ollama's 400.
+``models`` get Ollama's 404; ``think`` on a model not in ``thinking_models`` gets Ollama's
+400 ("does not support thinking"), as a real server answers for e.g. SmolLM2.
+``done_reason`` is sent on the final chunk: ``"length"`` is what a server says when
+``num_predict`` cut the answer.
 ``behaviour`` scripts failures: ``"cut"`` closes the connection mid-stream, ``"end_early"``
 ends the body cleanly before the ``"done": true`` line, ``"hang"`` accepts the request and never
 answers, ``"hang_mid"`` stalls after the first chunks. Hanging
@@ -57,6 +60,10 @@ class FakeOllama:
     thinking: Sequence[str] = ()
     behaviour: Behaviour = "normal"
     chat_error: tuple[int, str] | None = None
+    done_reason: str = "stop"
+    # Seconds between streamed lines (a slow model); with it, ``sent`` counts the lines
+    # written and ``disconnected`` is set when the client closed the stream before the end.
+    token_delay_s: float = 0.0
     requests: list[RecordedRequest] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -65,6 +72,8 @@ class FakeOllama:
         self._thread: threading.Thread | None = None
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
+        self.sent = 0
+        self.disconnected = threading.Event()
 
     @property
     def url(self) -> str:
@@ -206,7 +215,8 @@ class _Handler(BaseHTTPRequestHandler):
             message = {"role": "assistant", "content": "".join(fake.reply)}
             if thinking:
                 message["thinking"] = "".join(thinking)
-            self._json(200, {**_chunk(model, message, done=True), **_final_stats()})
+            final = _chunk(model, message, done=True, reason=fake.done_reason)
+            self._json(200, {**final, **_final_stats()})
             return
         self.send_response(200)
         self.send_header("Content-Type", "application/x-ndjson")
@@ -216,7 +226,9 @@ class _Handler(BaseHTTPRequestHandler):
             _chunk(model, {"role": "assistant", "content": "", "thinking": t}) for t in thinking
         ]
         lines += [_chunk(model, {"role": "assistant", "content": t}) for t in fake.reply]
-        final = {**_chunk(model, {"role": "assistant", "content": ""}, done=True), **_final_stats()}
+        empty = {"role": "assistant", "content": ""}
+        last = _chunk(model, empty, done=True, reason=fake.done_reason)
+        final = {**last, **_final_stats()}
         if fake.behaviour == "end_early":
             for line in lines[:2]:
                 self._write_chunk(line)
@@ -231,7 +243,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         for line in [*lines, final]:
-            self._write_chunk(line)
+            if fake.token_delay_s and fake._release.wait(fake.token_delay_s):
+                return  # the test is over
+            try:
+                self._write_chunk(line)
+            except (BrokenPipeError, ConnectionResetError):
+                fake.disconnected.set()
+                return
+            fake.sent += 1
         self.wfile.write(b"0\r\n\r\n")
 
     def _write_chunk(self, obj: dict[str, Any]) -> None:
@@ -248,11 +267,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def _chunk(model: str, message: dict[str, str], done: bool = False) -> dict[str, Any]:
+def _chunk(
+    model: str, message: dict[str, str], done: bool = False, reason: str = "stop"
+) -> dict[str, Any]:
     out: dict[str, Any] = {"model": model, "created_at": CREATED_AT, "message": message}
     out["done"] = done
     if done:
-        out["done_reason"] = "stop"
+        out["done_reason"] = reason
     return out
 
 

@@ -264,3 +264,35 @@ def test_compare_says_how_to_fix_a_missing_docs_dir(
     config.write_text(f"docs_dir: {tmp_path / 'nowhere'}\nindex_dir: {tmp_path / 'idx'}\n")
     with pytest.raises(RagError, match=r"nodocs: no index .* docs_dir .*nowhere does not exist"):
         rag_eval([str(SMALL_SET), "--out", str(tmp_path), "--compare", str(config)], seeds_settings)
+
+
+def test_report_starts_with_a_plain_verdict_and_explains_every_column(dev_run) -> None:
+    from html import escape
+
+    from assistant.evaluation.report import SUMMARY_HEADERS
+    from assistant.evaluation.verdict import QUESTION_LEGEND
+
+    command, out = dev_run
+    o = json.loads((out / "summary.json").read_text(encoding="utf-8"))["overall"]
+    results = _lines(out / "results.jsonl")
+    wrong = sum(
+        1
+        for r in results
+        if r["answer"] and not r["answer"]["abstained"]
+        and r["checks"].get("cites_gold", {}).get("pass") is False
+    )  # fmt: skip
+    verdict = (
+        f"Answers {o['correct']} of {o['answerable']} answerable questions correctly; said "
+        f"'not in the documents' for {o['abstained_unanswerable']} of {o['unanswerable']} that "
+        "are not"
+    )
+    if wrong:
+        verdict += f"; {wrong} answer{'s' * (wrong != 1)} cited the wrong file"
+    assert command.out.startswith(verdict), command.out[:300]
+    page = (out / "report.html").read_text(encoding="utf-8")
+    body = page.split("<body>", 1)[1]
+    assert escape(verdict) in body and body.index(escape(verdict)) < body.index("Summary")
+    for header in (*SUMMARY_HEADERS, *QUESTION_LEGEND):
+        assert f"<dt>{escape(header)}</dt><dd>" in page, header
+    for header in SUMMARY_HEADERS:
+        assert f"\n  {header}: " in command.out, header

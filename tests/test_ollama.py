@@ -12,7 +12,7 @@ import pytest
 from ollama_fake import FakeOllama, closed_port_url
 
 from assistant.generators.base import ABSTAIN_TEXT, GeneratorError, final
-from assistant.generators.ollama import OllamaGenerator, is_abstention
+from assistant.generators.ollama import NoThinking, OllamaGenerator, is_abstention
 from assistant.prompts import build_messages
 from assistant.settings import OllamaSettings
 from assistant.types import Generation, ReasoningDelta, RetrievedChunk, TextDelta, Turn
@@ -24,9 +24,9 @@ SOURCES = [
 ]
 
 
-def generator(host: str, **settings: Any) -> OllamaGenerator:
+def generator(host: str, no_thinking: NoThinking | None = None, **settings: Any) -> OllamaGenerator:
     values: dict[str, Any] = {"model": "m", "think": False, **settings}
-    return OllamaGenerator(OllamaSettings(host=host, **values))
+    return OllamaGenerator(OllamaSettings(host=host, **values), no_thinking or NoThinking())
 
 
 def run(gen: OllamaGenerator, sources: list[RetrievedChunk] = SOURCES) -> list[Any]:
@@ -60,7 +60,7 @@ def test_request_carries_the_grounded_messages_and_options(fake: FakeOllama) -> 
     assert request["model"] == "m"
     assert request["stream"] is True
     assert request["think"] is False
-    assert request["options"] == {"num_ctx": 8192, "temperature": 0.3}
+    assert request["options"] == {"num_ctx": 8192, "temperature": 0.3, "num_predict": 512}
     assert request["messages"] == build_messages(QUESTION, SOURCES)
 
 
@@ -113,6 +113,37 @@ def test_think_rejected_with_400_is_retried_without_it_and_remembered(fake: Fake
     assert first.text == second.text == "Luo Fuli joined Xiaomi [1]."
     sent_think = [r.get("think") for r in fake.chat_requests()]
     assert sent_think == [True, None, None]
+
+
+def test_think_rejection_is_remembered_per_server_and_model_not_per_instance() -> None:
+    memo = NoThinking()
+    with FakeOllama(models=["m:latest", "t:latest"], thinking_models=["t:latest"]) as fake:
+        final(generator(fake.url, memo, think=True).stream(QUESTION, SOURCES))
+        # A new generator for the same server and model does not ask with `think` again...
+        final(generator(fake.url, memo, think=True).stream(QUESTION, SOURCES))
+        # ...but a model that can think still gets it.
+        final(generator(fake.url, memo, think=True, model="t").stream(QUESTION, SOURCES))
+        sent = [(r["model"], r.get("think")) for r in fake.chat_requests()]
+
+    assert sent == [("m", True), ("m", None), ("m", None), ("t", True)]
+
+
+def test_length_cap_is_sent_and_a_cut_answer_carries_the_length_notice() -> None:
+    with FakeOllama(reply=["Luo Fuli joined Xiaomi [1] and then"], done_reason="length") as fake:
+        result = final(generator(fake.url, num_predict=64, num_thread=1).stream(QUESTION, SOURCES))
+        (request,) = fake.chat_requests()
+
+    assert request["options"]["num_predict"] == 64
+    assert request["options"]["num_thread"] == 1
+    assert result.notice is not None
+    assert "ollama.num_predict = 64" in result.notice
+
+
+def test_a_finished_answer_has_no_notice_and_num_thread_zero_is_not_sent(fake: FakeOllama) -> None:
+    result = final(generator(fake.url).stream(QUESTION, SOURCES))
+
+    assert result.notice is None
+    assert "num_thread" not in fake.chat_requests()[0]["options"]
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 
 def chat(client: Client, question: str, **settings) -> tuple[list[dict], str, str]:
     """Ask through the /chat endpoint; returns (messages, sources HTML, status HTML)."""
-    messages, sources, status, box = client.predict(question, api_name="/chat", **settings)
+    messages, sources, status, box, *_saved = client.predict(question, api_name="/chat", **settings)
     assert box == ""
     return messages, sources, status
 

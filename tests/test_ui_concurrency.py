@@ -47,7 +47,7 @@ def test_eight_sessions_while_indexing(tmp_path, embedder):
             client = Client(server.url, verbose=False)
             seen = []
             for question, expected, source in QUESTIONS[i % 2 :] + QUESTIONS[: i % 2]:
-                messages, sources, _status, _box = client.predict(question, api_name="/chat")
+                messages, sources, *_ = client.predict(question, api_name="/chat")
                 answer = messages[-1]["content"]
                 answer = answer if isinstance(answer, str) else str(answer)
                 seen.append((question, expected, source, answer + sources))

@@ -105,7 +105,9 @@ def test_chat_markdown_neutralises_html_images_and_links(given: str) -> None:
 
 def test_thinking_is_a_separate_collapsed_message() -> None:
     message = render.thinking_message("Let me <b>think</b>", done=True)
-    assert message["metadata"] == {"title": "Thinking…", "status": "done"}
+    assert message["metadata"] == {"title": "Reasoning", "status": "done"}
+    pending = render.thinking_message("hm", done=False)
+    assert pending["metadata"] == {"title": "Thinking…", "status": "pending"}
     assert "<b>" not in message["content"]
 
 
@@ -315,7 +317,8 @@ def test_respond_streams_keeps_reasoning_apart_and_sends_history() -> None:
     messages, sources, status, session, box = updates[-1]
     assert [m["role"] for m in messages] == ["user", "assistant", "assistant"]
     thinking, final = messages[1], messages[2]
-    assert thinking["metadata"]["title"] == "Thinking…"
+    assert thinking["metadata"]["title"] == "Reasoning"  # "Thinking…" only while it thinks
+    assert updates[1][0][1]["metadata"]["title"] == "Thinking…"
     assert "The user asks" in thinking["content"] and "<about>" not in thinking["content"]
     assert final["content"] == QUOTE + " [1]"  # the reasoning never reaches the answer
     assert "002_news.txt" in sources and box == ""
@@ -357,3 +360,29 @@ def test_sources_panel_shows_where_in_the_file_each_passage_is() -> None:
     )
     assert '<span class="rag-location">sheet Sales, rows 2-40</span>' in html_text
     assert "rag-location" not in render.sources_html(answer())  # no location, nothing shown
+
+
+def test_an_unsupported_citation_and_a_low_grounded_share_are_shown() -> None:
+    from dataclasses import replace as _replace
+
+    from assistant.types import Answer, Citation, RetrievedChunk
+    from ui.render import sources_html
+
+    chunk = RetrievedChunk("c#0", "luo.md", None, "Luo Fuli joined Xiaomi.", 0, 23, 0.9)
+    cited = Citation(1, "c#0", "luo.md", None, "Luo Fuli joined Xiaomi.", 0, 23, supported=False)
+    answer = Answer(
+        question="q",
+        text="Luo Fuli founded Google [1].",
+        abstained=False,
+        grounded=False,
+        generator="llamacpp",
+        citations=(cited,),
+        retrieved=(chunk,),
+        grounded_share=0.0,
+    )
+
+    assert "not supported by this passage" in sources_html(answer)
+    assert "Only 0% of the cited claims" in render.status_html(render.StatusView(answer=answer))
+    assert "not supported" not in sources_html(
+        _replace(answer, citations=(_replace(cited, supported=True),))
+    )

@@ -71,8 +71,12 @@ class Corpus:
 
 
 def corpus_settings(docs: Path, index: Path, **overrides: Any) -> Settings:
-    """Extractive settings for ``docs``/``index``, ignoring ``RAG_*`` variables of the shell."""
-    base = {"docs_dir": str(docs), "index_dir": str(index), "generator.name": "extractive"}
+    """Extractive settings for ``docs``/``index``, ignoring ``RAG_*`` variables of the shell.
+
+    ``home`` is the index's parent, so chats and the like never land in the user's data home.
+    """
+    base = {"docs_dir": str(docs), "index_dir": str(index), "generator.name": "extractive",
+            "home": str(Path(index).parent)}  # fmt: skip
     return load_settings(overrides={**base, **overrides}, environ={})
 
 
@@ -150,13 +154,23 @@ def server(request: pytest.FixtureRequest, corpus: Corpus) -> Server:
 
 
 @pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """Headless Debian Chromium driven by Playwright (never ``playwright install``)."""
+def chromium(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Headless Debian Chromium driven by Playwright (never ``playwright install``).
+
+    One browser for the session even when several modules import this fixture: a second
+    Playwright instance cannot start inside the first one's event loop.
+    """
+    cache = request.config.stash.setdefault(_CACHE, {})
+    if "chromium" in cache:
+        yield cache["chromium"]
+        return
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `apt-get install -y chromium` (make setup)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        cache["chromium"] = browser
         yield browser
+        cache.pop("chromium", None)
         browser.close()

@@ -16,7 +16,9 @@ from types import SimpleNamespace
 import gradio as gr
 
 from assistant import Assistant, RagError, Settings
-from ui import chat, documents, render
+from assistant.chats import ChatStore, chats_path
+from ui import chat, chat_list, documents, render
+from ui.styles import CSS
 from ui.uploads import SUPPORTED_SUFFIXES
 
 log = logging.getLogger(__name__)
@@ -37,38 +39,6 @@ TITLE = "Ask your documents"
 CONFIRM_REMOVE = """(key) => key && confirm(
   'Remove this document from the index? A file you added from your own folders stays on '
   + 'disk; an uploaded copy is deleted.') ? key : null"""
-CSS = """
-#rag-header h1 { margin: 0; font-size: 1.5rem; }
-#rag-header p { margin: 0.2rem 0 0; color: var(--body-text-color-subdued); }
-.rag-status { font-size: 0.9rem; line-height: 1.5; }
-.rag-status .rag-index, .rag-status .rag-answer { color: var(--body-text-color-subdued); }
-.rag-status .rag-notice, .rag-status .rag-warning { color: #92400e; background: #fef3c7;
-  border-radius: 6px; padding: 2px 8px; margin-top: 2px; }
-.rag-status .rag-error { color: #991b1b; background: #fee2e2; border-radius: 6px;
-  padding: 2px 8px; margin-top: 2px; }
-.rag-sources { font-size: 0.92rem; }
-.rag-heading { margin: 0 0 0.5rem; font-size: 1rem; }
-.rag-list { list-style: none; padding: 0; margin: 0; }
-.rag-source { border: 1px solid var(--border-color-primary); border-radius: 8px;
-  padding: 8px 10px; margin-bottom: 8px; background: var(--background-fill-primary); }
-.rag-source-head { font-weight: 600; margin-bottom: 4px; overflow-wrap: anywhere; }
-.rag-marker { color: var(--color-accent); }
-.rag-title { font-weight: 400; color: var(--body-text-color-subdued); }
-.rag-title::before { content: "— "; }
-.rag-context { margin: 0; padding-left: 8px; border-left: 3px solid var(--color-accent-soft);
-  white-space: pre-wrap; }
-.rag-context mark { background: #fde68a; color: inherit; padding: 0 1px; }
-.rag-uncited { opacity: 0.8; font-size: 0.88rem; }
-.rag-snippet { white-space: pre-wrap; color: var(--body-text-color-subdued); }
-.rag-others summary { cursor: pointer; color: var(--body-text-color-subdued); margin: 6px 0; }
-.rag-none { color: var(--body-text-color-subdued); }
-.rag-docs { width: 100%; border-collapse: collapse; }
-.rag-docs th, .rag-docs td { text-align: left; padding: 4px 8px;
-  border-bottom: 1px solid var(--border-color-primary); }
-.rag-num { text-align: right !important; }
-.rag-report .rag-headline { font-weight: 600; }
-.rag-report .rag-summary { color: var(--body-text-color-subdued); font-size: 0.88rem; }
-"""
 
 
 def is_loopback(host: str) -> bool:
@@ -151,15 +121,22 @@ def _pick_example(sample) -> str:
     return sample[0] if isinstance(sample, list | tuple) else str(sample or "")
 
 
-def build_app(assistant: Assistant) -> gr.Blocks:
-    """The page: status line, chat with sources, documents tab, settings panel.
+def build_app(assistant: Assistant, chats: ChatStore | None = None) -> gr.Blocks:
+    """The page: status line, chat with sources, documents tab, chat list, settings panel.
 
     Per-session state (the conversation) is a ``gr.State``; the settings are components, so
-    each browser session has its own. The ``Assistant`` is the only shared object.
+    each browser session has its own. The ``Assistant`` and the ``ChatStore`` (default: the
+    file ``chats_path(settings)``) are the shared objects; the browser remembers its open chat.
     """
     settings = assistant.settings
+    store = chats if chats is not None else ChatStore(chats_path(settings))
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(3600, 3600)) as app:
-        page = SimpleNamespace(session=gr.State(chat.Session()))
+        page = SimpleNamespace(
+            session=gr.State(chat.Session()),
+            current=gr.BrowserState("", storage_key="rag-open-chat"),
+            store=store,
+            stops=chat_list.Stops(),
+        )
         gr.HTML(
             f"<h1>{TITLE}</h1><p>Answers quote your own documents and show where each claim "
             "comes from. Everything runs on this machine.</p>",
@@ -173,6 +150,7 @@ def build_app(assistant: Assistant) -> gr.Blocks:
                 with gr.Tab("Documents", id="documents-tab"):
                     _documents_tab(page, settings)
             with gr.Column(scale=1, min_width=250, elem_id="settings"):
+                _chats_panel(page)
                 _settings_panel(page, settings, _choices(assistant))
         _wire(app, page, assistant)
     app.queue(max_size=64)
@@ -194,7 +172,7 @@ def _chat_tab(page: SimpleNamespace) -> None:
                 feedback_options=None,
                 placeholder="Ask a question about your documents.",
             )
-            with gr.Row():
+            with gr.Row(elem_id="ask-row"):
                 page.question = gr.Textbox(
                     show_label=False,
                     placeholder="Ask a question about your documents…",
@@ -203,16 +181,47 @@ def _chat_tab(page: SimpleNamespace) -> None:
                     max_lines=6,
                     autofocus=True,
                 )
-                page.ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=90)
-                page.clear = gr.Button("Clear chat", elem_id="clear", scale=1, min_width=120)
-            page.examples = gr.Dataset(
-                label="Example questions",
-                components=[page.question],
-                samples=[],
-                elem_id="examples",
-            )
+                page.ask = gr.Button("Ask", variant="primary", elem_id="ask", scale=1, min_width=70)
+                page.stop = gr.Button("Stop", variant="stop", elem_id="stop", scale=1, min_width=70)
+                page.clear = gr.Button("New chat", elem_id="clear", scale=1, min_width=100)
         with gr.Column(scale=5):
+            page.turns = gr.Radio(
+                label="Sources of answer", choices=[], elem_id="turn-picker", interactive=True
+            )
             page.sources = gr.HTML(render.placeholder_html(), elem_id="sources")
+            with gr.Accordion("Save as test question", open=False, elem_id="save-question"):
+                page.accepted = gr.Textbox(
+                    label="Accepted answer (each line and each piece between [n] markers "
+                    "must appear in a correct answer; shorten it to the key words)",
+                    lines=3,
+                    elem_id="accepted",
+                )
+                page.qset = gr.Textbox(
+                    label="Question set file (.jsonl, appended; `rag eval FILE` replays it)",
+                    value=str(page.store.path.parent / "my-questions.jsonl"),
+                    elem_id="qset-path",
+                )
+                page.save_question = gr.Button("Save as test question", elem_id="save-test")
+                page.saved = gr.Markdown(elem_id="save-result")
+    page.examples = gr.Dataset(
+        label="Example questions",
+        components=[page.question],
+        samples=[],
+        elem_id="examples",
+    )
+
+
+def _chats_panel(page: SimpleNamespace) -> None:
+    gr.Markdown("### Chats")
+    page.chat_list = gr.Radio(
+        choices=[], show_label=False, elem_id="chat-list", interactive=True, label="Saved chats"
+    )
+    page.chat_title = gr.Textbox(
+        label="Title of the open chat", placeholder="A new title", elem_id="chat-title"
+    )
+    with gr.Row():
+        page.rename = gr.Button("Rename", elem_id="rename-chat", size="sm")
+        page.delete_chat = gr.Button("Delete", variant="stop", elem_id="delete-chat", size="sm")
 
 
 def _documents_tab(page: SimpleNamespace, settings: Settings) -> None:
@@ -267,25 +276,55 @@ def _settings_panel(
 
 
 def _wire(app: gr.Blocks, page: SimpleNamespace, assistant: Assistant) -> None:
-    """Connect the events; every callback is a thin partial over ``chat``/``documents``."""
+    """Connect the events; every callback is a thin partial over ``chat``/``chat_list``/…"""
+    store, private = page.store, {"api_visibility": "private"}
     answer_io = {
         "inputs": [page.question, page.session, page.generator, page.model, page.mode, page.top_k],
-        "outputs": [page.chatbot, page.sources, page.status, page.session, page.question],
+        "outputs": [page.chatbot, page.sources, page.status, page.session, page.question,
+                    page.chat_list, page.turns, page.current, page.accepted],
         "concurrency_limit": 2,
         "concurrency_id": "answer",
-    }
-    respond = partial(chat.respond, assistant)
+    }  # fmt: skip
+
+    def respond(question, session, generator, model, mode, top_k, request: gr.Request):
+        yield from chat_list.respond(
+            assistant, store, page.stops, question, session, generator, model, mode, top_k,
+            request,
+        )  # fmt: skip
+
+    def stop(request: gr.Request) -> None:
+        chat_list.stop(page.stops, request)
+
     gr.on([page.ask.click, page.question.submit], respond, api_name="chat", **answer_io)
-    page.examples.click(_pick_example, page.examples, page.question, api_visibility="private").then(
-        respond, api_visibility="private", **answer_io
+    page.examples.click(_pick_example, page.examples, page.question, **private).then(
+        respond, **private, **answer_io
     )
-    cleared = {
-        "inputs": [page.generator, page.model],
-        "outputs": [page.chatbot, page.sources, page.status, page.session],
-        "api_visibility": "private",
-    }
-    page.clear.click(partial(chat.clear, assistant), **cleared)
-    page.chatbot.clear(partial(chat.clear, assistant), **cleared)
+    page.stop.click(stop, None, None, **private)
+
+    shown = [page.chatbot, page.sources, page.session, page.chat_list, page.turns, page.current,
+             page.accepted]  # fmt: skip
+    app.load(partial(chat_list.open_chat, store), page.current, shown, **private)
+    page.chat_list.input(partial(chat_list.open_chat, store), page.chat_list, shown, **private)
+    page.clear.click(partial(chat_list.new_chat, store), None, shown, **private)
+    page.chatbot.clear(partial(chat_list.new_chat, store), None, shown, **private)
+    page.rename.click(
+        partial(chat_list.rename_chat, store), [page.session, page.chat_title], page.chat_list,
+        **private,
+    )  # fmt: skip
+    page.delete_chat.click(partial(chat_list.delete_chat, store), page.session, shown, **private)
+    page.turns.input(
+        chat_list.show_turn, [page.session, page.turns], [page.sources, page.accepted], **private
+    )
+    page.chatbot.select(
+        chat_list.select_message, page.session, [page.sources, page.turns, page.accepted],
+        **private,
+    )  # fmt: skip
+    page.save_question.click(
+        chat_list.save_test_question,
+        [page.session, page.turns, page.accepted, page.qset],
+        page.saved,
+        **private,
+    )
 
     refresh = partial(chat.refresh_status, assistant)
     status_io = {

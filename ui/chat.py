@@ -8,6 +8,7 @@ The conversation lives in a ``Session`` held by ``gr.State``, one per browser ta
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
@@ -23,13 +24,24 @@ MAX_HISTORY_TURNS = 12
 MODEL_LIST_TIMEOUT_S = 2.0
 
 
+STOPPED = "Stopped before the answer was complete."
+WORKING_SEARCH = "Searching your documents…"
+WORKING_WRITE = "Writing the answer… its sources appear here when it is complete."
+
+
 @dataclass(frozen=True)
 class Session:
-    """One browser session's conversation: the chat as shown and the turns sent as history."""
+    """One browser session's conversation: the chat as shown and the turns sent as history.
+
+    ``chat_id`` is the saved chat it belongs to (None: not saved); ``answers`` holds each
+    finished turn's question and ``Answer``, so any turn's sources can be shown again.
+    """
 
     messages: tuple[dict, ...] = ()
     turns: tuple[Turn, ...] = ()
     last_answer: Answer | None = None
+    chat_id: str | None = None
+    answers: tuple[tuple[str, Answer], ...] = ()
 
 
 # -- the status line ----------------------------------------------------------------------------
@@ -110,11 +122,14 @@ def respond(
     model: str | None,
     mode: str,
     top_k: float,
+    stop: threading.Event | None = None,
 ) -> Iterator[tuple]:
     """Stream the answer to ``question``; yields (chat, sources, status, session, textbox).
 
     User mistakes and generator failures (``RagError``) appear in the chat and the status line;
-    any other failure is logged with its traceback and reported without it.
+    any other failure is logged with its traceback and reported without it. Setting ``stop``
+    ends the answer at the next streamed piece and closes the generator's stream (for Ollama,
+    its HTTP response), so the model stops and the concurrency slot is freed.
     """
     session = session or Session()
     question = (question or "").strip()
@@ -124,18 +139,25 @@ def respond(
         return
     history = list(session.turns[-MAX_HISTORY_TURNS:])
     shown = list(session.messages)
-    working = render.placeholder_html("Searching your documents…")
+    working = render.working_html(WORKING_SEARCH)
     yield shown + _tail(question, "", "", False), working, gr.skip(), session, ""
     text = reasoning = ""
+    events = None
     try:
-        for event in assistant.stream(
+        events = assistant.stream(
             question,
             history=history,
             generator=generator or None,
             mode=mode or None,
             top_k=int(top_k) if top_k else None,
             model=model or None,
-        ):
+        )
+        writing = False
+        for event in events:
+            if stop is not None and stop.is_set():
+                events.close()  # ends the model's stream now, not after the last token
+                yield _stopped(assistant, question, session, text, generator, model)
+                return
             if isinstance(event, TextDelta):
                 text += event.text
             elif isinstance(event, ReasoningDelta):
@@ -143,18 +165,35 @@ def respond(
             elif isinstance(event, Answer):
                 yield _finished(assistant, question, session, event, generator, model)
                 return
-            yield shown + _tail(question, text, reasoning, False), gr.skip(), gr.skip(), session, ""
+            panel = gr.skip()
+            if text and not writing:
+                writing, panel = True, render.working_html(WORKING_WRITE)
+            yield shown + _tail(question, text, reasoning, False), panel, gr.skip(), session, ""
         message = "the generator stopped without an answer; try again"
     except RagError as exc:
         message = str(exc)
     except Exception as exc:  # noqa: BLE001 - a bug must not leave the page hanging
         log.exception("answering %r failed", question)
         message = f"something went wrong ({type(exc).__name__}); the server log has the details"
+    finally:
+        if events is not None:  # also when the page goes away mid-answer
+            events.close()
     # Whatever streamed before the failure stays visible, followed by what went wrong.
     failed = [*_tail(question, text, reasoning, True), _assistant(render.error_markdown(message))]
     session = replace(session, messages=tuple(shown + failed))
     status = page_status(assistant, generator, model, session, message)
     yield list(session.messages), render.placeholder_html(message), status, session, ""
+
+
+def _stopped(
+    assistant: Assistant, question: str, session: Session, text: str, generator: str, model
+) -> tuple:
+    """The page after Stop: the partial answer marked as stopped, not kept as history."""
+    partial_text = render.chat_markdown(text) + "\n\n" if text else ""
+    shown = [*session.messages, _user(question), _assistant(partial_text + "*(stopped)*")]
+    session = replace(session, messages=tuple(shown))
+    status = page_status(assistant, generator, model, session)
+    return shown, render.placeholder_html(STOPPED), status, session, ""
 
 
 def _finished(
@@ -167,13 +206,27 @@ def _finished(
 ) -> tuple:
     text = answer.text or "(the generator returned an empty answer)"
     messages = [*session.messages, *_tail(question, text, answer.reasoning or "", True)]
-    session = Session(
+    session = replace(
+        session,
         messages=tuple(messages),
         turns=(*session.turns, Turn("user", question), Turn("assistant", answer.text)),
         last_answer=answer,
+        answers=(*session.answers, (question, answer)),
     )
     status = page_status(assistant, generator, model, session)
     return messages, render.sources_html(answer), status, session, ""
+
+
+def session_from_turns(chat_id: str | None, turns: list[tuple[str, Answer]]) -> Session:
+    """The session of a saved chat: its messages, history and each turn's answer."""
+    messages: list[dict] = []
+    history: list[Turn] = []
+    for question, answer in turns:
+        text = answer.text or "(the generator returned an empty answer)"
+        messages += _tail(question, text, answer.reasoning or "", True)
+        history += [Turn("user", question), Turn("assistant", answer.text)]
+    last = turns[-1][1] if turns else None
+    return Session(tuple(messages), tuple(history), last, chat_id, tuple(turns))
 
 
 def clear(assistant: Assistant, generator: str, model: str | None) -> tuple:

@@ -19,6 +19,8 @@ CONTEXT_CHARS = 280
 # Characters shown of a retrieved passage that the answer did not cite.
 SNIPPET_CHARS = 320
 THINKING_TITLE = "Thinking…"
+# The reasoning message's title once the answer is complete.
+THOUGHT_TITLE = "Reasoning"
 EMPTY_SOURCES = "Ask a question: the passages the answer quotes will appear here."
 
 # Markdown that makes the browser fetch or link something: images, inline links, autolinks,
@@ -49,7 +51,10 @@ def thinking_message(reasoning: str, done: bool) -> dict:
     return {
         "role": "assistant",
         "content": chat_markdown(reasoning),
-        "metadata": {"title": THINKING_TITLE, "status": "done" if done else "pending"},
+        "metadata": {
+            "title": THOUGHT_TITLE if done else THINKING_TITLE,
+            "status": "done" if done else "pending",
+        },
     }
 
 
@@ -59,6 +64,10 @@ def generator_label(name: str) -> str:
         return f"Ollama {name.split(':', 1)[1]}"
     if name == "extractive":
         return "the extractive generator (quotes from your documents, no LLM)"
+    if name.startswith("openai:"):
+        return f"the OpenAI-compatible server's model {name.split(':', 1)[1]}"
+    if name == "llamacpp":
+        return "the local GGUF model (llama.cpp)"
     return name
 
 
@@ -159,6 +168,12 @@ def cited_source_html(n: int, citations: Sequence[Citation], chunk: RetrievedChu
     if not segments:  # the passage is unknown: show the quotes alone
         segments = [(piece, marked) for c in citations for piece, marked in ((c.quote, True),)]
     marker = f'<span class="rag-marker">[{n}]</span> '
+    if first.supported is False:
+        # The claim-level check found no sentence citing this passage that it backs up.
+        marker += (
+            '<span class="rag-unsupported" title="the sentences citing this passage are not '
+            'backed by it">not supported by this passage</span> '
+        )
     return (
         f'<li class="rag-source rag-cited" id="rag-source-{n}" data-n="{n}">'
         f"{_source_head(marker, first.source, first.title, first.location)}"
@@ -213,6 +228,21 @@ def placeholder_html(message: str = EMPTY_SOURCES) -> str:
     return f'<div class="rag-sources"><p class="rag-none">{html.escape(message)}</p></div>'
 
 
+def working_html(message: str) -> str:
+    """The panel while an answer is on its way (``rag-working``: tests wait for it to go)."""
+    return (
+        f'<div class="rag-sources rag-working"><p class="rag-none">{html.escape(message)}</p></div>'
+    )
+
+
+def turn_label(number: int, question: str, limit: int = 48) -> str:
+    """``"2. Who leads that company?"``, cut to ``limit`` characters, for the turn picker."""
+    question = " ".join(question.split())
+    if len(question) > limit:
+        question = question[: limit - 1].rstrip() + "…"
+    return f"{number}. {question}"
+
+
 # -- status -------------------------------------------------------------------------------------
 
 
@@ -255,6 +285,14 @@ def status_html(view: StatusView) -> str:
                 f"generation {format_ms(t.generate)}, total {format_ms(t.total)}",
             )
         )
+        if a.grounded_share is not None and a.grounded_share < 1:
+            lines.append(
+                _line(
+                    "rag-warning",
+                    f"Only {a.grounded_share:.0%} of the cited claims are backed by the passage "
+                    "they cite.",
+                )
+            )
         if a.dropped_citations:
             lines.append(
                 _line(

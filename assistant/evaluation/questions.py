@@ -1,6 +1,7 @@
 """Question sets: JSONL question files -> validated ``Question``s and per-line problems.
 
-A question set is JSONL, one question per line: ``id``, ``type`` (a free label), ``question``,
+A question set is JSONL, one question per line: ``id``, optional ``type`` (a free label for
+grouping the report, default "question"), ``question``,
 ``must`` (groups of acceptable strings: an answer is correct when it contains one string of
 every group, compared case-insensitively after Unicode NFKC normalisation and casefolding),
 ``sources`` (the files holding the answer), ``answerable`` and optional ``forbid`` (strings
@@ -19,6 +20,7 @@ from typing import Any
 from index.errors import RagError
 
 FIELDS = ("id", "type", "question", "must", "sources", "answerable", "forbid")
+DEFAULT_TYPE = "question"
 
 
 class QuestionSetError(RagError):
@@ -114,7 +116,9 @@ def _parse_line(raw: str, number: int, found: list[tuple[str | None, str]]) -> Q
     for key in data:
         if key not in FIELDS:
             found.append((key, f"is not a known field; use {', '.join(FIELDS)}"))
-    texts = {k: _text(data, k, found) for k in ("id", "type", "question")}
+    texts = {k: _text(data, k, found) for k in ("id", "question")}
+    # ``type`` is an optional label for grouping the report; untyped questions share one.
+    texts["type"] = _text(data, "type", found) if "type" in data else DEFAULT_TYPE
     answerable = data.get("answerable")
     if not isinstance(answerable, bool):
         found.append(("answerable", f"must be true or false, got {answerable!r}"))

@@ -18,6 +18,7 @@ from assistant.evaluation.charts import grouped_bars, histogram, line_chart, pct
 from assistant.evaluation.grading import QuestionResult
 from assistant.evaluation.metrics import Metrics
 from assistant.evaluation.runner import EvalRun
+from assistant.evaluation.verdict import QUESTION_LEGEND, legend_html, legend_lines, verdict
 
 if TYPE_CHECKING:
     from assistant.evaluation.calibration import Calibration
@@ -31,7 +32,10 @@ tr.fail td:first-child{color:#c62828;font-weight:bold}td:not(.text){white-space:
 td.text{max-width:30em;overflow-wrap:break-word}
 td.text:nth-child(5){min-width:22em}td.text:nth-child(4),td.text:nth-child(6){min-width:12em}
 figure{display:inline-block;margin:1em 2em 1em 0}figcaption{font-weight:bold}
-svg text{font-family:system-ui,sans-serif;font-size:12px}.note{color:#555}"""
+svg text{font-family:system-ui,sans-serif;font-size:12px}.note{color:#555}
+.verdict{font-size:1.2em;font-weight:600;margin:.5em 0 1em}
+dl.legend{display:grid;grid-template-columns:max-content auto;gap:.2em 1em;font-size:.88em}
+dl.legend dt{font-weight:600}dl.legend dd{margin:0;color:#333}"""
 
 
 def ms(value: float | None) -> str:
@@ -146,8 +150,10 @@ def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def format_summary(run: EvalRun) -> str:
     """The terminal summary of one run: metrics per type, then latency."""
-    lines = [f"{run.label}: {run.overall.questions} questions, generator {run.generator}"]
+    lines = [verdict(run), ""]
+    lines += [f"{run.label}: {run.overall.questions} questions, generator {run.generator}"]
     lines += [text_table(SUMMARY_HEADERS, summary_rows(run)), ""]
+    lines += ["columns:", *(f"  {line}" for line in legend_lines()), ""]
     lines.append(text_table(("latency", "median ms", "p95 ms"), latency_rows(run.overall)))
     lines += [f"note: {n}" for n in run.notes]
     lines += [f"skipped invalid line: {p}" for p in run.problems]
@@ -263,10 +269,11 @@ def render_run(run: EvalRun, calibration: Calibration | None = None, source: str
     markers = {"median": m.total.median, "p95": m.total.p95}
     rows, classes = _question_rows(run.results)
     sections = [
+        f'<p class="verdict">{escape(verdict(run))}</p>',
         f'<p class="note">{escape(source)} · {m.questions} questions · generator '
         f"{escape(run.generator)} · {datetime.now():%Y-%m-%d %H:%M}</p>",
         *(f'<p class="note">{escape(n)}</p>' for n in run.notes),
-        "<h2>Summary</h2>" + html_table(SUMMARY_HEADERS, summary_rows(run)),
+        "<h2>Summary</h2>" + html_table(SUMMARY_HEADERS, summary_rows(run)) + legend_html(),
         html_table(("latency", "median ms", "p95 ms"), latency_rows(m)),
         '<h2>Charts</h2><div id="charts">'
         + _figure(type_chart(run), "Accuracy by question type")
@@ -287,8 +294,13 @@ def render_run(run: EvalRun, calibration: Calibration | None = None, source: str
         items = "".join(f"<li>{escape(str(p))}</li>" for p in run.problems)
         sections.append(f"<h2>Invalid lines (skipped)</h2><ul>{items}</ul>")
     headers = ("result", "id", "type", "question", "answer", "why", "cited", "gold", "rank", "ms")
+    question_legend = "".join(
+        f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in QUESTION_LEGEND.items()
+    )
     sections.append(
-        "<h2>Questions (failures first)</h2>" + html_table(headers, rows, classes, range(1, 8))
+        "<h2>Questions (failures first)</h2>"
+        + f'<dl class="legend">{question_legend}</dl>'
+        + html_table(headers, rows, classes, range(1, 8))
     )
     return _page(f"Evaluation: {run.label}", sections)
 

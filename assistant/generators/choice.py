@@ -101,9 +101,17 @@ class GeneratorChoice:
             return self.get(name, model), None
         reasons = []
         for candidate in self.auto_order[:-1]:
+            # A backend the user has not set up (no server URL, no model file) is skipped
+            # silently; one that is set up but failing is named in the notice.
+            if getattr(self.get(candidate, model), "configured", True) is False:
+                continue
             ok, reason = self.probe(candidate, model)
             if ok:
-                return self.get(candidate, model), None
+                if not reasons:
+                    return self.get(candidate, model), None
+                return self.get(candidate, model), (
+                    f"Answered by {reason} because " + "; ".join(reasons)
+                )
             reasons.append(reason)
         notice = f"Answered by the {self.fallback} generator: " + "; ".join(reasons)
         return self.get(self.fallback, model), notice
@@ -113,7 +121,7 @@ class GeneratorChoice:
         name = name or self.default
         if name == AUTO:
             chosen, notice = self.resolve(AUTO, model)
-            fell_back = notice is not None
+            fell_back = chosen is self.get(self.fallback, model)
             why = notice.split(": ", 1)[-1] if notice else ""
             return EngineStatus(
                 chosen.name,
@@ -124,7 +132,7 @@ class GeneratorChoice:
                     f"generator: {why}"
                 )
                 if fell_back
-                else None,
+                else notice,
             )
         generator = self.get(name, model)
         if name == self.fallback:

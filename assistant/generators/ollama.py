@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import httpx
 import ollama
 
-from assistant.generators.base import ABSTAIN_TEXT, Generator, GeneratorError
+from assistant.generators.base import Generator, GeneratorError
+from assistant.generators.chat_stream import is_abstention, length_notice
 from assistant.prompts import build_messages, condense_messages, estimate_tokens
 from assistant.reasoning import ReasoningSplitter, split_reasoning
 from assistant.settings import OllamaSettings
@@ -30,6 +32,31 @@ ANSWER_ROOM_TOKENS = 2048
 MAX_AUTO_NUM_CTX = 131072
 MAX_QUERY_CHARS = 500
 _MAX_ERROR_CHARS = 300
+__all__ = ["OllamaGenerator", "NoThinking", "is_abstention"]
+
+
+class NoThinking:
+    """The (host, model) pairs whose server answered that the model cannot think.
+
+    It is a fact about the server, not about one generator: every generator for the same
+    host and model shares it, so the failing round trip is paid once per process.
+    """
+
+    def __init__(self) -> None:
+        self._pairs: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def __contains__(self, pair: tuple[str, str]) -> bool:
+        with self._lock:
+            return pair in self._pairs
+
+    def add(self, pair: tuple[str, str]) -> None:
+        with self._lock:
+            self._pairs.add(pair)
+
+
+# Process-wide on purpose (see NoThinking); tests pass their own.
+NO_THINKING = NoThinking()
 
 
 class OllamaGenerator(Generator):
@@ -39,12 +66,10 @@ class OllamaGenerator(Generator):
     streamed chunk, so a slow CPU model is fine as long as tokens keep coming.
     """
 
-    def __init__(self, settings: OllamaSettings) -> None:
+    def __init__(self, settings: OllamaSettings, no_thinking: NoThinking = NO_THINKING) -> None:
         self.settings = settings
         self.name = f"ollama:{settings.model}"
-        # The `think` value sent; None once the model has said it cannot think, so later
-        # requests skip the failing round trip.
-        self._think: bool | None = settings.think
+        self._no_thinking = no_thinking
         self._client = ollama.Client(
             host=settings.host,
             timeout=httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
@@ -59,7 +84,14 @@ class OllamaGenerator(Generator):
         stream stops before Ollama marks it done, or no chunk arrives within the read timeout.
         """
         messages = build_messages(question, sources, history)
-        options = {"num_ctx": self.num_ctx_for(messages), "temperature": self.settings.temperature}
+        options: dict[str, Any] = {
+            "num_ctx": self.num_ctx_for(messages),
+            "temperature": self.settings.temperature,
+            "num_predict": self.settings.num_predict,
+        }
+        if self.settings.num_thread:
+            options["num_thread"] = self.settings.num_thread
+        notice = None
         splitter = ReasoningSplitter()
         answer: list[str] = []
         thinking: list[str] = []
@@ -87,10 +119,7 @@ class OllamaGenerator(Generator):
                     chunk.eval_count,
                 )
                 if chunk.done_reason == "length":
-                    logger.warning(
-                        "ollama %s stopped at its length limit; the answer may be incomplete",
-                        self.settings.model,
-                    )
+                    notice = length_notice("ollama.num_predict", self.settings.num_predict)
         yield from record(splitter.close())
         if not done:
             raise GeneratorError(self._cut_message())
@@ -99,7 +128,11 @@ class OllamaGenerator(Generator):
         parts = ("".join(thinking).strip(), "".join(tagged).strip())
         reasoning = "\n\n".join(part for part in parts if part) or None
         yield Generation(
-            text=text, generator=self.name, reasoning=reasoning, abstained=is_abstention(text)
+            text=text,
+            generator=self.name,
+            reasoning=reasoning,
+            abstained=is_abstention(text),
+            notice=notice,
         )
 
     def rewrite_query(self, question: str, history: Sequence[Turn]) -> str:
@@ -226,13 +259,22 @@ class OllamaGenerator(Generator):
                         "ollama model %s does not support thinking; asking without it",
                         self.settings.model,
                     )
-                    self._think = None
+                    self._no_thinking.add(self._pair)
                     continue
                 raise self._error(exc, received) from None
             except (httpx.HTTPError, ConnectionError, json.JSONDecodeError) as exc:
                 raise self._error(exc, received) from None
             finally:
                 chunks.close()
+
+    @property
+    def _pair(self) -> tuple[str, str]:
+        return (self.settings.host, _full_name(self.settings.model))
+
+    @property
+    def _think(self) -> bool | None:
+        """The ``think`` value to send: None once the server said the model cannot think."""
+        return None if self._pair in self._no_thinking else self.settings.think
 
     def _error(self, exc: BaseException, received: bool = False) -> GeneratorError:
         """The one-line ``GeneratorError`` for a failure talking to the server."""
@@ -286,12 +328,6 @@ class OllamaGenerator(Generator):
             f"the stream from {self.settings.host} ended before the answer was complete; "
             "the Ollama server may have stopped or run out of memory: check its log and retry"
         )
-
-
-def is_abstention(answer: str) -> bool:
-    """Whether ``answer`` is empty or says the documents do not hold the answer."""
-    text = answer.strip().strip("\"'*_ ").lower()
-    return not text or text.startswith(ABSTAIN_TEXT.lower().rstrip("."))
 
 
 def _rejects_thinking(exc: ollama.ResponseError) -> bool:
