@@ -211,3 +211,12 @@ def test_zip_bombs_are_refused_one_line_each_and_the_run_completes(fresh_setting
     for name in BOMBS:
         assert "over the 100 MB limit for unpacked parts (a zip bomb?)" in reasons[name]
         assert sum(1 for m in messages if m.startswith(f"skipped {name}:")) == 1
+
+
+def test_the_http_api_gives_the_page_and_location():
+    from assistant.types import Citation
+    from ui.openai_compat import citation_entry
+
+    cited = Citation(1, "c#0", "report.pdf", None, "Signed.", 10, 17, location="p. 42", page=42)
+    entry = citation_entry(cited, None)
+    assert entry["page"] == 42 and entry["location"] == "p. 42" and entry["source"] == "report.pdf"
