@@ -29,7 +29,7 @@ from pathlib import Path
 
 from index import disk
 from index.chunking import Chunker
-from index.cleaning import clean_text
+from index.cleaning import clean_document
 from index.crashpoints import reached
 from index.documents import Chunk, Document
 from index.errors import RagError
@@ -232,7 +232,12 @@ class Indexer:
             except (OSError, RuntimeError) as exc:
                 self._skip(report, root.name, _resolve_failure(exc))
                 continue
-            files = [root] if single else sorted(_walk(root))
+            hidden: list[Path] = []
+            files = [root] if single else sorted(_walk(root, hidden.append))
+            for path in hidden:
+                kind = "folder" if path.is_dir() else "file"
+                name = path.relative_to(root).as_posix() + ("/" if kind == "folder" else "")
+                self.on_message(f"skipped {name}: hidden {kind} (its name starts with '.')")
             for path in files:
                 source = path.name if single else path.relative_to(root).as_posix()
                 try:
@@ -247,7 +252,7 @@ class Indexer:
                     self._skip(report, source, reason or "cannot be resolved")
                     continue
                 found.setdefault(key, _Candidate(path, key, source))
-        return found
+        return _distinct_sources(found)
 
     def _unusable(self, path: Path, base: Path, single_file: bool) -> str | None:
         """Why ``path`` cannot be indexed, or None; resolution errors are left to the caller."""
@@ -400,7 +405,7 @@ class Indexer:
             reason = f"could not be read ({type(exc).__name__})"
         del data
         if reason is None:
-            cleaned = clean_text(loaded.text)
+            cleaned = clean_document(loaded)
             if not cleaned.text.strip():
                 reason = "no text left after removing boilerplate"
         if reason is not None:
@@ -415,6 +420,7 @@ class Indexer:
             author=loaded.author or cleaned.author,
             date=loaded.date or cleaned.date,
             removed_lines=len(cleaned.removed),
+            sections=cleaned.sections,
         )
 
     def _write(
@@ -440,13 +446,39 @@ class Indexer:
             report.characters += len(document.text)
 
 
-def _walk(root: Path) -> Iterable[Path]:
-    """Files below ``root``, skipping hidden files and folders (.git, .rag, ...)."""
+def _walk(root: Path, on_hidden: Callable[[Path], None] = lambda _: None) -> Iterable[Path]:
+    """Files below ``root``, skipping hidden files and folders (.git, .rag, ...).
+
+    Each hidden file or folder skipped is passed to ``on_hidden`` (a folder once, not its files).
+    """
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in [d for d in dirnames if d.startswith(".")]:
+            on_hidden(Path(dirpath) / name)
         dirnames[:] = [d for d in dirnames if not d.startswith(".")]
         for name in filenames:
-            if not name.startswith("."):
+            if name.startswith("."):
+                on_hidden(Path(dirpath) / name)
+            else:
                 yield Path(dirpath) / name
+
+
+def _distinct_sources(found: dict[str, _Candidate]) -> dict[str, _Candidate]:
+    """Candidates whose citation names collide (two roots' ``notes.md``) get longer names.
+
+    A colliding name becomes the path relative to the folder that holds all of them.
+    """
+    by_source: dict[str, list[str]] = {}
+    for key, candidate in found.items():
+        by_source.setdefault(candidate.source, []).append(key)
+    for keys in by_source.values():
+        if len(keys) < 2:
+            continue
+        base = Path(os.path.commonpath([str(Path(k).parent) for k in keys]))
+        for key in keys:
+            candidate = found[key]
+            source = Path(key).relative_to(base).as_posix()
+            found[key] = _Candidate(candidate.path, key, source)
+    return found
 
 
 def _file_digest(path: Path) -> str:

@@ -406,6 +406,8 @@ class ExtractiveGenerator(Generator):
             source.text[start:end],
             source.start + start,
             source.start + end,
+            location=source.location,
+            page=source.page,
         )
         return f"{candidate.text} [{n}]"
 
