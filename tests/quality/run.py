@@ -31,13 +31,19 @@ COLUMNS = [
 ]
 
 
-def run_set(name: str, docs: Path, questions: Path, rebuild: bool) -> dict:
-    """Index ``docs`` into its own folder and evaluate ``questions``; returns ``overall``."""
-    slug = name.split()[0]
+def run_set(
+    name: str, docs: Path, questions: Path, rebuild: bool, overrides: list[str] = ()
+) -> dict:
+    """Index ``docs`` into its own folder and evaluate ``questions``; returns ``overall``.
+
+    ``overrides`` (``KEY=VALUE``, as ``--set`` takes them) give the run its own folders, so
+    two configurations (say the fp32 and int8 embedders) are measured side by side.
+    """
+    slug = name.split()[0] + "".join(f"-{o.replace('=', '-')}" for o in overrides)
     index_dir = ROOT / ".rag" / "quality" / slug
     out = ROOT / ".rag" / "quality" / f"{slug}-eval"
     rag = str(Path(sys.executable).with_name("rag"))
-    common = ["--index-dir", str(index_dir)]
+    common = ["--index-dir", str(index_dir), *(f"--set={o}" for o in overrides)]
     index = [rag, "index", str(docs), *common, *(["--rebuild"] if rebuild else [])]
     evaluate = [rag, "eval", str(questions), "--generator", "extractive", "--out", str(out)]
     for command in (index, [*evaluate, *common]):
@@ -64,9 +70,12 @@ def table(rows: dict[str, dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--no-rebuild", action="store_true", help="reuse existing indexes")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="a setting for both sets"
+    )
     args = parser.parse_args()
     rows = {
-        name: run_set(name, docs, questions, not args.no_rebuild)
+        name: run_set(name, docs, questions, not args.no_rebuild, args.set)
         for name, (docs, questions) in SETS.items()
     }
     print(table(rows))
