@@ -34,7 +34,7 @@ from index.crashpoints import reached
 from index.documents import Chunk, Document
 from index.errors import RagError
 from index.loaders import SkipFile, loader_for
-from index.manifest import FileEntry, Manifest, SkippedEntry
+from index.manifest import DuplicateEntry, FileEntry, Manifest, SkippedEntry
 from index.names import shown
 from index.progress import Progress
 from index.protocols import Embedder, KeywordIndex, VectorStore
@@ -68,6 +68,7 @@ class IndexReport:
     unchanged: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     unsupported: list[str] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (file, indexed copy)
     chunks_written: int = 0
     chunks_total: int = 0
     characters: int = 0
@@ -76,9 +77,10 @@ class IndexReport:
 
     def summary(self) -> str:
         """One line: files added/changed/removed/skipped, chunks and seconds."""
+        copies = f", {len(self.duplicates)} duplicate" if self.duplicates else ""
         return (
             f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed, "
-            f"{self.unchanged} unchanged, {len(self.skipped)} skipped, "
+            f"{self.unchanged} unchanged{copies}, {len(self.skipped)} skipped, "
             f"{len(self.unsupported)} unsupported; {self.chunks_written} chunks written, "
             f"{self.chunks_total} in the index; {self.seconds:.2f} s"
         )
@@ -292,8 +294,10 @@ class Indexer:
     ) -> None:
         todo: list[_Candidate] = []
         remembered = len(manifest.skipped)
+        copies: list[tuple[_Candidate, str]] = []
         for candidate in candidates.values():
-            if candidate.key not in manifest.files and candidate.key not in manifest.skipped:
+            known = (manifest.files, manifest.skipped, manifest.duplicates)
+            if not any(candidate.key in table for table in known):
                 todo.append(candidate)  # new: read once, when it is indexed
                 continue
             try:
@@ -303,17 +307,34 @@ class Indexer:
                 continue
             entry = manifest.files.get(candidate.key)
             refused = manifest.skipped.get(candidate.key)
-            if entry and entry.content_hash == digest:
+            if candidate.key in manifest.duplicates:
+                copies.append((candidate, digest))
+            elif entry and entry.content_hash == digest:
                 report.unchanged += 1
                 manifest.skipped.pop(candidate.key, None)
             elif refused and refused.content_hash == digest:
                 self._skip(report, candidate.source, refused.reason)  # not parsed again
             else:
                 todo.append(candidate)
+        pending = {c.key for c in todo}
+        for candidate, digest in copies:  # still a copy of a file that stays as it is?
+            copy = manifest.duplicates[candidate.key]
+            first = manifest.files.get(copy.of)
+            if (
+                copy.content_hash == digest
+                and first
+                and first.content_hash == digest
+                and (copy.of in candidates and copy.of not in pending)
+            ):
+                report.unchanged += 1
+            else:
+                todo.append(candidate)
         gone = [k for k in manifest.files if k not in candidates and _under(k, roots)]
         gone = [k for k in gone if not Path(k).exists()]
         for key in [k for k in manifest.skipped if k not in candidates and _under(k, roots)]:
             del manifest.skipped[key]
+        for key in [k for k in manifest.duplicates if k not in candidates and _under(k, roots)]:
+            del manifest.duplicates[key]
         if not todo and not gone and not manifest.dirty:
             if len(manifest.skipped) != remembered:
                 manifest.save()
@@ -339,13 +360,26 @@ class Indexer:
         """
         meter = Progress(len(todo), self.on_message, self.progress)
         saved = [time.monotonic()]
+        # Content already indexed, by hash -> key: files this run does not touch, then each
+        # document as it is loaded. Owned by the loading thread alone.
+        pending = {c.key for c in todo}
+        indexed = {
+            e.content_hash: (k, e.source) for k, e in manifest.files.items() if k not in pending
+        }
 
         def produce(stop):
-            batch: list[tuple[_Candidate, Document | SkippedEntry, list[Chunk]]] = []
+            batch: list[tuple[_Candidate, Document | SkippedEntry | DuplicateEntry, list]] = []
             for candidate in todo:
                 if stop.is_set():
                     return
                 loaded = self._document(candidate, report)
+                if isinstance(loaded, Document):
+                    key, source = indexed.setdefault(
+                        loaded.content_hash, (candidate.key, candidate.source)
+                    )
+                    if key != candidate.key:
+                        loaded = DuplicateEntry(loaded.content_hash, candidate.source, key)
+                        report.duplicates.append((candidate.source, source))
                 chunks = self.chunker.split(loaded) if isinstance(loaded, Document) else []
                 batch.append((candidate, loaded, chunks))
                 if sum(len(c) for *_, c in batch) >= EMBED_GROUP:
@@ -361,10 +395,13 @@ class Indexer:
         def write(item):
             batch, vectors = item
             for candidate, loaded, _ in batch:
+                manifest.skipped.pop(candidate.key, None)
+                manifest.duplicates.pop(candidate.key, None)
                 if isinstance(loaded, SkippedEntry):
                     manifest.skipped[candidate.key] = loaded
-                else:
-                    manifest.skipped.pop(candidate.key, None)
+                elif isinstance(loaded, DuplicateEntry):
+                    self._drop_copy(manifest, candidate.key, report)
+                    manifest.duplicates[candidate.key] = loaded
             group = [(d, c) for _, d, c in batch if isinstance(d, Document)]
             self._write(manifest, group, report, vectors)
             meter.advance(len(batch), sum(len(c) for _, c in group))
@@ -383,6 +420,16 @@ class Indexer:
                 f"cancelled after {meter.done} of {len(todo)} files; what was indexed is kept, "
                 "run `rag index` again to finish"
             )
+
+    def _drop_copy(self, manifest: Manifest, key: str, report: IndexReport) -> None:
+        """A file that became a copy of another: its own chunks leave the index."""
+        if key in manifest.files:
+            self.store.delete(self.store.ids_for(key))
+            report.removed.append(manifest.files.pop(key).source)
+
+    def duplicates(self) -> dict[str, DuplicateEntry]:
+        """Files not indexed because the same content is indexed under another key."""
+        return dict(Manifest.load(self.state_dir / "manifest.json").duplicates)
 
     def _document(self, candidate: _Candidate, report: IndexReport) -> Document | SkippedEntry:
         """The cleaned document of one file, or why it was refused (remembered by its hash)."""
