@@ -15,8 +15,9 @@ from pathlib import Path
 from assistant.sources import Sources
 from index.errors import RagError
 from index.loaders import LOADERS
-from index.pipeline import Indexer, IndexReport, PathNotFound
+from index.pipeline import Indexer
 from index.protocols import Embedder, KeywordIndex, VectorStore
+from index.runs import IndexReport, PathNotFound
 
 IndexerFactory = Callable[[Callable[[str], None] | None, bool | None], Indexer]
 

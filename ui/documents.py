@@ -21,7 +21,7 @@ from gradio.utils import get_upload_folder
 
 from assistant import Assistant, DocumentInfo, RagError
 from index.names import shown
-from index.pipeline import IndexBusy
+from index.runs import IndexBusy
 from ui import render
 from ui.examples import example_questions
 from ui.uploads import UploadError, save_uploads, uploaded_files
