@@ -131,3 +131,22 @@ def test_the_same_content_under_two_names_is_indexed_once(wired, tmp_path):
     moved = library.sync()
     assert moved.added == ["copy-of-it.txt"] and moved.removed == [original.name]
     assert names(library) == ["copy-of-it.txt"]
+
+
+def test_the_ui_cancel_stops_a_run_and_the_next_sync_finishes_it(wired, tmp_path):
+    from test_crash_and_server import make_corpus
+
+    library = wired.library
+    folder = tmp_path / "big"
+    make_corpus(folder, 200)
+    assert library.cancel() is False  # nothing running
+
+    def on_message(line: str) -> None:
+        if line.startswith("indexing:"):
+            assert library.cancel() is True  # what the Cancel button calls
+
+    first = library.add([folder], on_message=on_message, progress=False)
+    assert first.cancelled and 0 < len(first.added) < 200
+    second = library.sync(progress=False)
+    assert not second.cancelled and len(first.added) + len(second.added) == 200
+    assert len(library.documents()) == 200

@@ -220,6 +220,15 @@ def reindex(
     return (_guarded(run, assistant), *library(assistant))
 
 
+def cancel(assistant: Assistant) -> str:
+    """Ask the running index run to stop after its current batch."""
+    if assistant.library.cancel():
+        headline = "Cancelling: the run stops after the current batch; what it indexed is kept."
+    else:
+        headline = "No index run is in progress."
+    return render.index_report_html(None, headline=headline)
+
+
 def remove(
     assistant: Assistant,
     key: str | None,
