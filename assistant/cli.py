@@ -173,6 +173,8 @@ def run_index(args: argparse.Namespace, settings: Settings) -> int:
         ):
             for name in names:
                 _say(f"{label}: {name}")
+        for name, indexed in report.duplicates:
+            _say(f"duplicate: {name} (same content as {indexed}; indexed once)")
     if report.unsupported:
         from index.names import shown
 

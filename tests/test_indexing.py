@@ -15,7 +15,7 @@ from index.chunking import Chunker
 from index.cleaning import clean_text
 from index.documents import Document
 from index.manifest import Manifest
-from index.pipeline import PathNotFound
+from index.runs import PathNotFound
 from index.store import StoreError
 
 
