@@ -16,240 +16,33 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from assistant.answer_patterns import (
+    ADDRESSED,
+    CJK,
+    CJK_MONTH,
+    DATELINE,
+    DATELINE_SCORE,
+    DAY_MONTH,
+    FURNITURE,
+    MODAL,
+    MONTH_RE,
+    NAME_RUN,
+    NOT_NAMES,
+    NUMERAL,
+    PLACE_NOUNS,
+    QUALIFIERS,
+    SCALE,
+    STANDALONE,
+    THING_NOUNS,
+    TYPE_NOUN_TOKENS,
+    YEAR,
+    ZH_KINDS,
+)
 from assistant.sentences import sentence_spans
 from index.lexical import tokenize
 
 # Digits are matched with lookarounds, not \b: CJK characters are word characters, so
 # "2021年" has no \b after the year.
-_YEAR = re.compile(r"(?<![\d.])(1[5-9]\d\d|20\d\d)(?!\d)")
-_NUMERAL = re.compile(r"(?<![\d.,])\d+(?:[.,]\d+)*(?:st|nd|rd|th)?(?![\d])", re.IGNORECASE)
-_STANDALONE = re.compile(
-    r"(?<![A-Za-z0-9_.,-])\d+(?:[.,]\d+)*(?:st|nd|rd|th)?(?![\d])", re.IGNORECASE
-)
-_SCALE = re.compile(r"\b(hundreds?|thousands?|millions?|billions?|trillions?|dozens?)\b", re.I)
-_MONTH = (
-    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
-)
-_MONTH_RE = re.compile(rf"\b{_MONTH}(?![a-z])")
-_DAY_MONTH = re.compile(
-    rf"\b{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?\b|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}"
-    r"|\d{1,2}\s*月\s*\d{1,2}\s*[日号]|\b\d{4}-\d{1,2}-\d{1,2}\b|\b\d{1,2}/\d{1,2}/\d{2,4}\b"
-)
-# "Oct 19, 2021 ... " opening a passage: the page's publication date, not the event's.
-_DATELINE = re.compile(
-    rf"^\s*(?:{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}|\d{{1,2}}\s+{_MONTH}\s+\d{{4}})\s*"
-    r"(?:\.\.\.|…|[-–—|:])\s*"
-)
-_CJK_MONTH = re.compile(r"\d{1,2}\s*月")
-_CJK = re.compile(r"[\u3400-\u9fff]")
-# A capitalised word (or all-caps, or with digits like "GPT-3"); names are runs of them,
-# allowing the particles that sit inside names ("The Shape of Water", "Leonardo da Vinci").
-_CAP = r"(?:[A-Z][\w’'&.-]*[\w’']|[A-Z])"
-_NAME_RUN = re.compile(rf"{_CAP}(?:\s+(?:(?:of|the|de|da|van|von|del|la|and)\s+)?{_CAP})*")
-# Words that open sentences or are capitalised for other reasons: never a name on their own.
-_NOT_NAMES = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "this",
-        "that",
-        "these",
-        "those",
-        "it",
-        "its",
-        "he",
-        "she",
-        "they",
-        "we",
-        "i",
-        "you",
-        "our",
-        "their",
-        "his",
-        "her",
-        "in",
-        "on",
-        "at",
-        "for",
-        "from",
-        "by",
-        "with",
-        "of",
-        "to",
-        "as",
-        "and",
-        "but",
-        "or",
-        "if",
-        "when",
-        "while",
-        "after",
-        "before",
-        "since",
-        "during",
-        "about",
-        "according",
-        "however",
-        "meanwhile",
-        "also",
-        "so",
-        "yet",
-        "then",
-        "there",
-        "here",
-        "what",
-        "which",
-        "who",
-        "whom",
-        "whose",
-        "where",
-        "why",
-        "how",
-        "is",
-        "are",
-        "was",
-        "were",
-        "will",
-        "would",
-        "can",
-        "could",
-        "should",
-        "may",
-        "might",
-        "must",
-        "do",
-        "does",
-        "did",
-        "has",
-        "have",
-        "had",
-        "be",
-        "been",
-        "not",
-        "no",
-        "yes",
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "prof",
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "update",
-        "updated",
-        "photo",
-        "image",
-        "video",
-        "source",
-        "read",
-        "share",
-    ]
-)
-# Qualifiers that change which fact is asked for: a passage without them answers another one.
-QUALIFIERS = frozenset(
-    [
-        "most",
-        "least",
-        "first",
-        "last",
-        "new",
-        "newest",
-        "latest",
-        "current",
-        "best",
-        "worst",
-        "largest",
-        "biggest",
-        "highest",
-        "lowest",
-        "oldest",
-        "youngest",
-        "only",
-    ]
-)
-# Seasons and months are capitalised but name nothing a "who/which" question asks for.
-_NOT_NAMES |= frozenset(
-    [
-        "summer",
-        "winter",
-        "spring",
-        "autumn",
-        "fall",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "january",
-        "february",
-        "march",
-        "april",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-    ]
-)
-_MODAL = re.compile(r"\bwho\s+(must|should|can|could|would|will|may|might|need|needs)\b", re.I)
-_PLACE_NOUNS = r"(city|country|nation|state|place|town|venue|location|region|province|capital)"
-_THING_NOUNS = (
-    r"(company|companies|firm|team|club|movie|film|show|series|book|song|album|newspaper|"
-    r"outlet|brand|product|game|organi[sz]ation|university|party|band|model|app)"
-)
-
-_TYPE_NOUN_TOKENS = frozenset(
-    tokenize(
-        "city country nation state place town company firm team movie film person people year "
-        "date month day name number"
-    )
-)
-
-# Chinese question words -> the kind of answer they ask for.
-_ZH_KINDS = (
-    ("date", re.compile(r"什么时候|何时|哪一年|哪年|几月|几号|哪天|哪一天|日期|什么时间|多会儿")),
-    ("number", re.compile(r"多少|几[个名位次家岁年天]|几$|多大|多长|多高|多重|百分之几")),
-    ("name", re.compile(r"谁|哪位|什么人")),
-    ("place", re.compile(r"哪里|哪儿|在哪|什么地方|哪个(城市|国家|地方|省|州)|哪座")),
-    ("name", re.compile(r"哪个|哪家|哪部|哪支|哪一个|哪款|什么名字")),
-)
-
-# Lines that are page furniture, not statements: bylines, credits, share bars, timestamps.
-_FURNITURE = re.compile(
-    r"^(by\s+[A-Z][\w.-]+(\s+[A-Z][\w.-]+)*\s*$|updated?\b|published\b|posted\b|photo\b|image\b|"
-    r"source:|read more|click here|sign up|subscribe|advertisement|share this|all rights "
-    r"reserved|copyright|©)|cast and crew|followers,|\bfollowing\b.*\bposts\b|"
-    r"\b(log ?in|sign ?in)\b.*\baccount\b|cookies?\b.*\b(accept|policy)",
-    re.IGNORECASE,
-)
-# Text that addresses the assistant rather than stating anything: never quoted.
-_ADDRESSED = re.compile(
-    r"\b(system|assistant|user)\s*:|ignore (all |any |the )?(previous|prior|above|your)\b|"
-    r"disregard (the|all|your|previous)\b|you (must|should) (reply|answer|respond|say)|"
-    r"\b(reply|answer|respond) (only|with only)\b|"
-    r"\bas an ai\b|忽略(之前|以上|所有)|你必须",
-    re.IGNORECASE,
-)
-
-
-# The answer-kind score of a date found only in a passage's dateline.
-DATELINE_SCORE = 0.3
 
 
 def _contains(sequence: list[str], phrase: tuple[str, ...]) -> bool:
@@ -264,7 +57,7 @@ def _contains(sequence: list[str], phrase: tuple[str, ...]) -> bool:
 
 def strip_dateline(text: str) -> str:
     """``text`` without an opening publication date ("Oct 19, 2021 ... ")."""
-    match = _DATELINE.match(text)
+    match = DATELINE.match(text)
     return text[match.end() :] if match else text
 
 
@@ -286,10 +79,10 @@ class Frame:
 def frame(question: str) -> Frame:
     """The ``Frame`` of ``question`` (English or Chinese)."""
     wanted = expected_type(question)
-    years = frozenset(_YEAR.findall(question))
+    years = frozenset(YEAR.findall(question))
     # Standalone numerals only ("season 3", "90th"): "Q3" or "GPT-3" are parts of names.
     numbers = frozenset(
-        _plain_number(n) for n in _STANDALONE.findall(question) if _plain_number(n) not in years
+        _plain_number(n) for n in STANDALONE.findall(question) if _plain_number(n) not in years
     )
     # Short tokens ("us", the "s" of "DeepSeek's") are too ambiguous to demand of a passage.
     phrases = tuple(
@@ -298,12 +91,12 @@ def frame(question: str) -> Frame:
         if (phrase := tuple(t for t in tokenize(name) if len(t) > 2))
     )
     entities = tuple(frozenset(p) for p in phrases)
-    name_required = wanted == "name" and not _MODAL.search(question)
+    name_required = wanted == "name" and not MODAL.search(question)
     tokens = frozenset(tokenize(question))
     qualifiers = frozenset(w for w in re.findall(r"[a-z]+", question) if w in QUALIFIERS)
     named = {t for name in question_entities(question) for t in tokenize(name)}
     numeric = {t for t in tokens if any(ch.isdigit() for ch in t)}
-    relation = tokens - named - numeric - _TYPE_NOUN_TOKENS
+    relation = tokens - named - numeric - TYPE_NOUN_TOKENS
     return Frame(
         wanted, name_required, years, numbers, entities, phrases, tokens, qualifiers, relation
     )
@@ -311,8 +104,8 @@ def frame(question: str) -> Frame:
 
 def expected_type(question: str) -> str | None:
     """The kind of answer ``question`` asks for: name, date, number, place, or None."""
-    if _CJK.search(question):
-        for kind, pattern in _ZH_KINDS:
+    if CJK.search(question):
+        for kind, pattern in ZH_KINDS:
             if pattern.search(question):
                 return kind
         return None
@@ -329,10 +122,10 @@ def expected_type(question: str) -> str | None:
         q,
     ):
         return "date"
-    if re.search(rf"\bwhere\b|\b(which|what) {_PLACE_NOUNS}\b", q):
+    if re.search(rf"\bwhere\b|\b(which|what) {PLACE_NOUNS}\b", q):
         return "place"
     if re.search(
-        rf"\bwho\b|\bwhom\b|\bwhose\b|\bname of\b|\b(which|what) {_THING_NOUNS}\b|"
+        rf"\bwho\b|\bwhom\b|\bwhose\b|\bname of\b|\b(which|what) {THING_NOUNS}\b|"
         r"\b(executives?|founders?|ceo|director|person|people)\b",
         q,
     ):
@@ -344,8 +137,8 @@ def question_entities(question: str) -> list[str]:
     """Capitalised phrases of ``question`` past its first word, and quoted titles."""
     found = [m.group(1) or m.group(2) for m in re.finditer(r"\"([^\"]+)\"|“([^”]+)”", question)]
     body = question[1:] if question[:1].isupper() else question
-    for match in _NAME_RUN.finditer(body):
-        words = [w for w in match.group().split() if w.lower() not in _NOT_NAMES]
+    for match in NAME_RUN.finditer(body):
+        words = [w for w in match.group().split() if w.lower() not in NOT_NAMES]
         if words and not (match.start() == 0 and question[:1].isupper() and len(words) < 2):
             found.append(" ".join(words))
     return found
@@ -358,9 +151,9 @@ def names_in(text: str, known: frozenset[str] = frozenset()) -> list[str]:
     seen capitalised inside sentences, where the capital is the word's own).
     """
     names = []
-    for match in _NAME_RUN.finditer(text):
+    for match in NAME_RUN.finditer(text):
         words = match.group().split()
-        while words and words[0].lower() in _NOT_NAMES:
+        while words and words[0].lower() in NOT_NAMES:
             words = words[1:]
         if not words:
             continue
@@ -390,7 +183,7 @@ def answer_kind(
     """
     if fr.wanted is None:
         return 0.0, ()
-    dateline = _DATELINE.match(text)
+    dateline = DATELINE.match(text)
     if dateline:
         text = text[dateline.end() :]
     if fr.wanted == "date":
@@ -402,22 +195,22 @@ def answer_kind(
     if fr.wanted == "number":
         values = [
             n
-            for n in _STANDALONE.findall(text)
+            for n in STANDALONE.findall(text)
             if _plain_number(n) not in fr.numbers and _plain_number(n) not in fr.years
         ]
-        values += [s for s in _SCALE.findall(text)]
+        values += [s for s in SCALE.findall(text)]
         return (1.0 if values else 0.0), tuple(values)
-    if _CJK.search(text):
+    if CJK.search(text):
         return 0.5, ()  # no capitalisation to find CJK names by: neutral
     novel = tuple(name for name in names_in(text, known) if _novel_words(name, fr.tokens))
     return (1.0 if novel else 0.0), novel
 
 
 def _date_kind(fr: Frame, text: str) -> tuple[float, tuple[str, ...]]:
-    novel_years = [y for y in _YEAR.findall(text) if y not in fr.years]
-    day_month = _DAY_MONTH.findall(text)
-    months = _MONTH_RE.findall(text) + _CJK_MONTH.findall(text)
-    years = _YEAR.findall(text)
+    novel_years = [y for y in YEAR.findall(text) if y not in fr.years]
+    day_month = DAY_MONTH.findall(text)
+    months = MONTH_RE.findall(text) + CJK_MONTH.findall(text)
+    years = YEAR.findall(text)
     if day_month and years:
         score = 1.0
     elif day_month or (months and years):
@@ -440,11 +233,11 @@ def violations(fr: Frame, passage: str, tokens: Sequence[str] | None = None) -> 
     ``tokens`` are the passage's ``tokenize`` tokens when the caller already has them.
     """
     problems = []
-    years = set(_YEAR.findall(passage))
+    years = set(YEAR.findall(passage))
     for year in sorted(fr.years - years):
         other = ", ".join(sorted(years)) if years else "no year"
         problems.append(f"asks about {year}, the passage has {other}")
-    numbers = {_plain_number(n) for n in _NUMERAL.findall(passage)}
+    numbers = {_plain_number(n) for n in NUMERAL.findall(passage)}
     problems += [f"asks about {n}, not in the passage" for n in sorted(fr.numbers - numbers)]
     words = set(re.findall(r"[a-z]+", passage.lower()))
     problems += [f"asks for the {q} one, the passage never says {q}" for q in fr.qualifiers - words]
@@ -468,7 +261,7 @@ def strip_instructions(question: str) -> str:
     kept = [
         question[start:end]
         for start, end in sentence_spans(question)
-        if not _ADDRESSED.search(question[start:end])
+        if not ADDRESSED.search(question[start:end])
     ]
     return " ".join(kept) or question
 
@@ -479,9 +272,9 @@ def unquotable(text: str, question_tokens: frozenset[str]) -> bool:
     Also a sentence that only restates the question (no token the question lacks).
     """
     stripped = text.strip()
-    if stripped.endswith(("?", "？")) or _ADDRESSED.search(stripped) or _FURNITURE.search(stripped):
+    if stripped.endswith(("?", "？")) or ADDRESSED.search(stripped) or FURNITURE.search(stripped):
         return True
-    if not _CJK.search(stripped):
+    if not CJK.search(stripped):
         words = re.findall(r"[A-Za-z][\w’'-]*", stripped)
         if not words:
             return True
@@ -500,7 +293,7 @@ def unquotable(text: str, question_tokens: frozenset[str]) -> bool:
 
 def _novel_words(name: str, question_tokens: frozenset[str]) -> list[str]:
     """Words of ``name`` that neither the question nor the generic-word list holds."""
-    words = [w for w in name.split() if w.lower().strip(".") not in _NOT_NAMES]
+    words = [w for w in name.split() if w.lower().strip(".") not in NOT_NAMES]
     return [w for w in words if (t := _word_tokens(w)) and not set(t) <= question_tokens]
 
 
