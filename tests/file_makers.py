@@ -273,12 +273,12 @@ def mixed_folder(folder: Path) -> list[Planted]:
                 "nbformat_minor": 5,
             }
         ).encode(),
-        "guide.rst": b"Guide\n=====\n\nThe Plover archive lives in building 7.\n",
+        "guide.rst": b"Guide\n=====\n\nThe Plover archive is kept in Trondheim.\n",
         "diary.org": b"#+TITLE: Diary\n* Monday\nThe Curlew garden needs new fences.\n",
         "server.log": b"2026-03-01 INFO The Tern backup completed in 42 minutes.\n",
         "paper.tex": b"\\title{Notes}\n\\begin{document}The Avocet algorithm sorts in linear time."
         b"\n\\end{document}\n",
-        "README": b"The Dunlin toolkit needs Python 3.11.\n",
+        "README": b"The Dunlin toolkit was written by Signe Haugen.\n",
         "legacy.txt": (
             "The caf\u00e9 \u201cPuffin\u201d in Lyon serves cr\u00eapes for 7 euros \u2014 "
             "every Tuesday."
@@ -330,11 +330,11 @@ def mixed_folder(folder: Path) -> list[Planted]:
         Planted("How much does the Bluefin prototype weigh?", "14 kg", "facts.json", None),
         Planted("When did the Gannet sensor go offline?", "May 2025", "events.jsonl", "lines 1-2"),
         Planted("What recall did the Sparrow model reach?", "91%", "analysis.ipynb", "cell 2"),
-        Planted("Where does the Plover archive live?", "building 7", "guide.rst", None),
+        Planted("Where is the Plover archive kept?", "Trondheim", "guide.rst", None),
         Planted("What does the Curlew garden need?", "fences", "diary.org", None),
         Planted("How long did the Tern backup take?", "42 minutes", "server.log", None),
         Planted("How fast does the Avocet algorithm sort?", "linear time", "paper.tex", None),
-        Planted("Which Python does the Dunlin toolkit need?", "3.11", "README", None),
+        Planted("Who wrote the Dunlin toolkit?", "Signe Haugen", "README", None),
         Planted("What does the café Puffin in Lyon serve?", "crêpes", "legacy.txt", None),
         Planted("What colour is the Shearwater depot painted?", "dark blue", "memo.rtf", None),
     ]
