@@ -15,7 +15,10 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-RGB = ROOT.parent.parent / "shared" / "eval" / "external" / "rgb_en_dev"
+# ../shared beside the checkout (a worktree one level deeper finds it two levels up).
+SHARED = next((p / "shared" for p in (ROOT.parent, ROOT.parent.parent) if (p / "shared").is_dir()),
+              ROOT.parent / "shared")  # fmt: skip
+RGB = SHARED / "eval" / "external" / "rgb_en_dev"
 SETS = {
     "seeds (dev questions)": (ROOT / "seeds", ROOT / "tests" / "eval" / "questions.jsonl"),
     "rgb_en_dev": (RGB / "docs", RGB / "questions.jsonl"),
