@@ -111,7 +111,8 @@ def kill_rounds(tmp_path: Path, embedder, files: int, rounds: int, budget_s: flo
             )
             assert answer.text
         except StoreError as exc:
-            assert "no index yet" in str(exc) and not (index_dir / "chroma").exists()
+            never_indexed = not (state_folder(settings) / "manifest.json").exists()
+            assert "no index yet" in str(exc) and never_indexed
     print(f"\nkill -9: {kills} kills in {round_ + 1} runs, {mid_write} while writing chunks")
     report = build_indexer(settings, embedder=embedder, progress=False).run([docs])
     assert report.chunks_total == assert_consistent(settings, embedder)
