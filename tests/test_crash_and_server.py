@@ -128,6 +128,7 @@ def test_kill_9_during_indexing_leaves_a_consistent_index(tmp_path, embedder):
 
 
 @pytest.mark.stress
+@pytest.mark.timeout(1500)  # the round budget (900 s) plus the final checks
 def test_kill_9_stress(tmp_path, embedder):
     """`make stress`: at least 20 kills while indexing a few hundred files (bounded in time)."""
     kills = kill_rounds(tmp_path, embedder, files=300, rounds=24, budget_s=900)
