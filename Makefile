@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run test lint stress bench setup clean test-tools
+.PHONY: run test lint stress bench quality setup clean test-tools
 
 $(STAMP):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,10 +31,11 @@ run: $(STAMP)
 	RAG_HOME=$(CURDIR)/.rag $(RAG) ui --open
 
 # Debian packages the tests drive: chromium for the browser tests (never `playwright install`),
-# strace for the system-call-level privacy test.
-TEST_TOOLS := /usr/bin/chromium /usr/bin/strace
+# strace for the system-call-level privacy test, tesseract for the OCR of scanned PDFs.
+# Each entry is program:Debian-package.
+TEST_TOOLS := /usr/bin/chromium:chromium /usr/bin/strace:strace /usr/bin/tesseract:tesseract-ocr
 test-tools:
-	@missing=""; for tool in $(TEST_TOOLS); do test -x $$tool || missing="$$missing $$(basename $$tool)"; done; \
+	@missing=""; for entry in $(TEST_TOOLS); do test -x $${entry%%:*} || missing="$$missing $${entry##*:}"; done; \
 	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
 test: $(STAMP) test-tools
@@ -46,6 +47,10 @@ stress: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) tests/bench/run.py
+
+# Answer quality of the offline answerer on the seeds and the RGB dev subset (not part of test).
+quality: $(STAMP)
+	$(PY) tests/quality/run.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check assistant index ui tests

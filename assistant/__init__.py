@@ -1,7 +1,7 @@
 """A local, private question-answering assistant over your own documents.
 
 Public API: ``Assistant`` (ask, stream), ``Library`` (the documents), ``Answer``, ``Citation``,
-``load_settings``.
+``load_settings``, ``SUPPORTED_SUFFIXES`` (the file types the indexer reads).
 """
 
 import index  # noqa: F401 - switches off library phone-home before anything else loads
@@ -10,6 +10,7 @@ from assistant.library import DocumentInfo, IndexStatus, Library
 from assistant.settings import Settings, SettingsError, load_settings
 from assistant.types import Answer, Citation, ReasoningDelta, RetrievedChunk, TextDelta, Turn
 from index.errors import RagError
+from index.loaders import SUFFIXES as SUPPORTED_SUFFIXES
 
 __all__ = [
     "Answer",
@@ -22,6 +23,7 @@ __all__ = [
     "RagError",
     "ReasoningDelta",
     "RetrievedChunk",
+    "SUPPORTED_SUFFIXES",
     "Settings",
     "SettingsError",
     "TextDelta",

@@ -105,4 +105,6 @@ def quote_citation(n: int, source: RetrievedChunk, claim: str) -> Citation:
         quote=source.text[start:end],
         start=source.start + start,
         end=source.start + end,
+        location=source.location,
+        page=source.page,
     )

@@ -173,14 +173,33 @@ def run_index(args: argparse.Namespace, settings: Settings) -> int:
         ):
             for name in names:
                 _say(f"{label}: {name}")
+        for name, indexed in report.duplicates:
+            _say(f"duplicate: {name} (same content as {indexed}; indexed once)")
     if report.unsupported:
-        from index.names import shown as printable
+        from index.names import shown
 
-        shown = ", ".join(printable(name) for name in report.unsupported[:10])
-        more = f" and {len(report.unsupported) - 10} more" if len(report.unsupported) > 10 else ""
-        _say(f"skipped {len(report.unsupported)} file(s) of unsupported type: {shown}{more}")
+        _say(_unsupported_line([shown(n) for n in report.unsupported], Path(settings.index_dir)))
     print(report.summary())
-    return 0
+    return 130 if report.cancelled else 0
+
+
+# More unsupported files than this are listed in a log file rather than on the terminal.
+UNSUPPORTED_SHOWN = 20
+
+
+def _unsupported_line(names: list[str], index_dir: Path) -> str:
+    """One line naming every unsupported file, or pointing at a log file that does."""
+    head = f"skipped {len(names)} file(s) of unsupported type"
+    if len(names) <= UNSUPPORTED_SHOWN:
+        return f"{head}: {', '.join(names)}"
+    log_path = index_dir / "unsupported-files.log"
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        log_path.write_text("".join(f"{name}\n" for name in names), encoding="utf-8")
+    except OSError as exc:
+        shown = ", ".join(names[:UNSUPPORTED_SHOWN])
+        return f"{head} ({log_path} not writable: {exc.strerror}): {shown}, ..."
+    return f"{head}, all listed in {log_path}: {', '.join(names[:10])}, ..."
 
 
 def run_sources(args: argparse.Namespace, settings: Settings) -> int:
@@ -220,7 +239,7 @@ def _print_answer(answer) -> None:
         print()
         for citation in answer.citations:
             title = f" — {citation.title}" if citation.title else ""
-            print(f"[{citation.n}] {citation.source}{title}")
+            print(f"[{citation.n}] {citation.cited_as}{title}")
             print(textwrap.indent(textwrap.fill(f"“{citation.quote}”", 96), "    "))
 
 
@@ -292,7 +311,7 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
             continue
         if answer:
             for citation in answer.citations:
-                print(f"  [{citation.n}] {citation.source}: “{citation.quote[:160]}”")
+                print(f"  [{citation.n}] {citation.cited_as}: “{citation.quote[:160]}”")
             store.add_turn(chat.id, question, answer)
             history = store.history(chat.id)
     return 0

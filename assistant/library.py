@@ -15,8 +15,9 @@ from pathlib import Path
 from assistant.sources import Sources
 from index.errors import RagError
 from index.loaders import LOADERS
-from index.pipeline import Indexer, IndexReport, PathNotFound
+from index.pipeline import Indexer
 from index.protocols import Embedder, KeywordIndex, VectorStore
+from index.runs import IndexReport, PathNotFound
 
 IndexerFactory = Callable[[Callable[[str], None] | None, bool | None], Indexer]
 
@@ -72,6 +73,7 @@ class Library:
         self._make_indexer = make_indexer
         self._sources_file = sources_file
         self._status: tuple[object, IndexStatus] | None = None
+        self._running: Indexer | None = None  # the index run in progress, for cancel()
 
     @property
     def supported_suffixes(self) -> tuple[str, ...]:
@@ -181,9 +183,22 @@ class Library:
         inside = absolute.resolve().is_relative_to(uploads.resolve()) if uploads.exists() else False
         return uploads if inside else absolute
 
+    def cancel(self) -> bool:
+        """Stop the running index run after its current batch (the UI's Cancel button);
+        what was indexed is kept and the next run finishes the work. False: none running."""
+        running = self._running
+        if running is None:
+            return False
+        running.cancel.set()
+        return True
+
     def _run(self, paths, registry, rebuild, on_message, progress) -> IndexReport:
         indexer = self._make_indexer(on_message, progress)
-        report = indexer.run(paths, rebuild=rebuild, exclude=set(registry.excluded))
+        self._running = indexer
+        try:
+            report = indexer.run(paths, rebuild=rebuild, exclude=set(registry.excluded))
+        finally:
+            self._running = None
         self.store.forget()  # --rebuild replaces the collection: reopen it on next use
         return report
 

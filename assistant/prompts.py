@@ -199,10 +199,12 @@ def _skeleton(text: str) -> str:
 
 
 def _source_block(n: int, chunk: RetrievedChunk) -> str:
-    file_name = PurePath(chunk.source).name or chunk.source
-    title = chunk.title or file_name
+    # The relative path, not the bare name: two notes.md in different folders stay distinct.
+    file_name = chunk.source or PurePath(chunk.source).name
+    title = chunk.title or PurePath(file_name).name
+    location = f' location="{_attribute(chunk.location)}"' if chunk.location else ""
     return (
-        f'<source id="{n}" file="{_attribute(file_name)}" title="{_attribute(title)}">\n'
+        f'<source id="{n}" file="{_attribute(file_name)}"{location} title="{_attribute(title)}">\n'
         f"{defuse(chunk.text.strip())}\n"
         "</source>"
     )

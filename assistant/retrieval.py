@@ -101,4 +101,6 @@ def to_retrieved(
         score=score,
         dense_score=dense,
         lexical_score=lexical,
+        location=chunk.location,
+        page=chunk.page,
     )

@@ -24,12 +24,21 @@ class RetrievedChunk:
     score: float
     dense_score: float | None = None
     lexical_score: float | None = None
+    location: str | None = None
+    page: int | None = None
+
+    @property
+    def cited_as(self) -> str:
+        """How a citation names this passage: ``"report.pdf, p. 42"`` (or just the file)."""
+        return cited_as(self.source, self.location)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape used in ``Answer.to_dict()['retrieved']``."""
         return {
             "chunk_id": self.chunk_id,
             "source": self.source,
+            "location": self.location,
+            "page": self.page,
             "title": self.title,
             "score": round(self.score, 6),
             "dense_score": None if self.dense_score is None else round(self.dense_score, 6),
@@ -43,7 +52,8 @@ class RetrievedChunk:
 class Citation:
     """A ``[n]`` marker resolved to the passage it points at.
 
-    ``quote`` is the cited text; ``start``/``end`` its span in the cleaned document text.
+    ``quote`` is the cited text; ``start``/``end`` its span in the cleaned document text;
+    ``location`` where in the file it is ("p. 42", "slide 7"), ``page`` the page/slide number.
     ``supported`` is whether the claims citing it are backed by the passage (see
     ``assistant.grounding``); None when not checked.
     """
@@ -55,7 +65,14 @@ class Citation:
     quote: str
     start: int
     end: int
+    location: str | None = None
+    page: int | None = None
     supported: bool | None = None
+
+    @property
+    def cited_as(self) -> str:
+        """The file and the place in it: ``"report.pdf, p. 42"`` (or just the file)."""
+        return cited_as(self.source, self.location)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape used in ``Answer.to_dict()['citations']``."""
@@ -63,12 +80,19 @@ class Citation:
             "n": self.n,
             "chunk_id": self.chunk_id,
             "source": self.source,
+            "location": self.location,
+            "page": self.page,
             "title": self.title,
             "quote": self.quote,
             "start": self.start,
             "end": self.end,
             "supported": self.supported,
         }
+
+
+def cited_as(source: str, location: str | None) -> str:
+    """``"source, location"``, or ``source`` alone when the location is unknown."""
+    return f"{source}, {location}" if location else source
 
 
 @dataclass(frozen=True)

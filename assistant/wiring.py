@@ -159,7 +159,16 @@ def _identity(settings: Settings, embedder: Embedder) -> Reranker:
     return IdentityReranker()
 
 
-RERANKERS: dict[str, Callable[[Settings, Embedder], Reranker]] = {"none": _identity}
+def _signals(settings: Settings, embedder: Embedder) -> Reranker:
+    from assistant.reranking import SignalReranker
+
+    return SignalReranker(depth=settings.retrieval.candidates)
+
+
+RERANKERS: dict[str, Callable[[Settings, Embedder], Reranker]] = {
+    "none": _identity,
+    "signals": _signals,
+}
 
 
 def choices(setting: str) -> tuple[str, ...]:

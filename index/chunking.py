@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Callable
 from functools import cached_property
 
-from index.documents import Chunk, Document, embedding_text
+from index.documents import Chunk, Document, SectionSpan, embedding_text
 
 # Room kept for [CLS]/[SEP] and for token counts that differ slightly at split boundaries.
 SPECIAL_TOKEN_MARGIN = 4
@@ -52,13 +52,24 @@ class Chunker:
         )
 
     def split(self, document: Document) -> list[Chunk]:
-        """Chunks of ``document`` in order; empty text gives no chunks."""
+        """Chunks of ``document`` in order; empty text gives no chunks.
+
+        Each section (page, slide, sheet rows...) is split on its own, so no chunk straddles
+        two; a chunk's metadata carries its section's ``location`` and ``page``.
+        """
         if not document.text.strip():
             return []
         title = self._prefix_title(document.title)
         prefix = embedding_text(title, "") if title else ""
-        pieces = self._splitter.split_text_metadata_aware(document.text, prefix)
-        spans = list(self._fit(document.text, _locate(document.text, pieces), title))
+        sections = document.sections or (SectionSpan(0, len(document.text)),)
+        spans: list[tuple[int, int, SectionSpan]] = []
+        for section in sections:
+            part = document.text[section.start : section.end]
+            if not part.strip():
+                continue
+            pieces = self._splitter.split_text_metadata_aware(part, prefix)
+            for start, end in self._fit(part, _locate(part, pieces), title):
+                spans.append((section.start + start, section.start + end, section))
         return [
             Chunk(
                 id=chunk_id(document.key, document.content_hash, position, start, end),
@@ -70,9 +81,14 @@ class Chunker:
                 position=position,
                 content_hash=document.content_hash,
                 title=title,
-                extra={"author": document.author or "", "date": document.date or ""},
+                extra={
+                    "author": document.author or "",
+                    "date": document.date or "",
+                    "location": section.location or "",
+                    "page": section.page,
+                },
             )
-            for position, (start, end) in enumerate(spans)
+            for position, (start, end, section) in enumerate(spans)
         ]
 
     def _prefix_title(self, title: str | None) -> str | None:

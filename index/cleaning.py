@@ -13,6 +13,8 @@ import json
 import re
 from dataclasses import dataclass
 
+from index.documents import LoadedDocument, SectionSpan
+
 
 @dataclass(frozen=True)
 class RemovedLine:
@@ -375,3 +377,47 @@ def _strip_site(title: str) -> str:
     if match and len(match["site"].split()) <= 4 and len(match["title"]) > len(match["site"]):
         return match["title"]
     return title
+
+
+@dataclass(frozen=True)
+class CleanedDocument:
+    """A loaded document's cleaned text with each section's span in it."""
+
+    text: str
+    sections: tuple[SectionSpan, ...]
+    removed: tuple[RemovedLine, ...]
+    title: str | None
+    author: str | None
+    date: str | None
+
+
+def clean_document(loaded: LoadedDocument) -> CleanedDocument:
+    """Clean each section of ``loaded`` on its own and join them, recording their spans.
+
+    Prose goes through ``clean_text``; structured text (rows, records, code) keeps every line,
+    only whitespace and control characters normalised. The first section supplies the title,
+    byline and date found by cleaning.
+    """
+    texts: list[str] = []
+    spans: list[SectionSpan] = []
+    removed: list[RemovedLine] = []
+    title = author = date = None
+    offset = 0
+    for index, section in enumerate(loaded.parts()):
+        if loaded.prose:
+            cleaned = clean_text(section.text)
+            text = cleaned.text
+            removed.extend(cleaned.removed)
+            if index == 0:
+                title, author, date = cleaned.title, cleaned.author, cleaned.date
+        else:
+            lines, _, _ = _split_lines(section.text)
+            text = "\n".join(" ".join(line.split()) for line in lines)
+        if not text.strip():
+            continue
+        if texts:
+            offset += 2  # the "\n\n" joining sections
+        spans.append(SectionSpan(offset, offset + len(text), section.location, section.page))
+        texts.append(text)
+        offset += len(text)
+    return CleanedDocument("\n\n".join(texts), tuple(spans), tuple(removed), title, author, date)

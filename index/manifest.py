@@ -36,6 +36,16 @@ class SkippedEntry:
 
 
 @dataclass
+class DuplicateEntry:
+    """A file whose content is already indexed under another path (``of``): not embedded
+    again, so two copies never fill two of the retrieved passages."""
+
+    content_hash: str
+    source: str
+    of: str
+
+
+@dataclass
 class Manifest:
     """All indexed files by key (resolved path), plus the embedder and the dirty flag."""
 
@@ -44,6 +54,7 @@ class Manifest:
     dirty: bool = False
     files: dict[str, FileEntry] = field(default_factory=dict)
     skipped: dict[str, SkippedEntry] = field(default_factory=dict)
+    duplicates: dict[str, DuplicateEntry] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
@@ -58,7 +69,10 @@ class Manifest:
             data = json.loads(path.read_text(encoding="utf-8"))
             files = {k: FileEntry(**v) for k, v in data["files"].items()}
             skipped = {k: SkippedEntry(**v) for k, v in data.get("skipped", {}).items()}
-            return cls(path, data.get("embedder", ""), bool(data.get("dirty")), files, skipped)
+            copies = {k: DuplicateEntry(**v) for k, v in data.get("duplicates", {}).items()}
+            return cls(
+                path, data.get("embedder", ""), bool(data.get("dirty")), files, skipped, copies
+            )
         except (OSError, ValueError, KeyError, TypeError):
             return cls(path, dirty=True)
 
@@ -74,6 +88,7 @@ class Manifest:
             "dirty": self.dirty,
             "files": {k: asdict(v) for k, v in sorted(self.files.items())},
             "skipped": {k: asdict(v) for k, v in sorted(self.skipped.items())},
+            "duplicates": {k: asdict(v) for k, v in sorted(self.duplicates.items())},
         }
         tmp = self.path.with_suffix(f".tmp-{os.getpid()}")
         try:

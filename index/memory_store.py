@@ -28,6 +28,7 @@ class MemoryStore:
         self._chunks: dict[str, StoredChunk] = {}
         self._vectors: dict[str, np.ndarray] = {}
         self._generation = 0
+        self._incarnation = 0  # a new collection after every drop, as Chroma gives a new id
 
     # -- collection lifecycle ---------------------------------------------------------------
 
@@ -60,6 +61,7 @@ class MemoryStore:
             self._chunks.clear()
             self._vectors.clear()
             self._generation = 0
+            self._incarnation += 1
 
     def _ready(self) -> None:
         if self._collection is None:
@@ -69,18 +71,18 @@ class MemoryStore:
 
     # -- metadata ---------------------------------------------------------------------------
 
-    def generation(self) -> int:
-        """The change counter."""
+    def generation(self) -> str:
+        """``"<collection>:<counter>"``: changes when bumped and when the collection is replaced."""
         with self._lock:
             self._ready()
-            return self._generation
+            return f"{self._incarnation}:{self._generation}"
 
-    def bump_generation(self) -> int:
-        """Increment the change counter; returns the new value."""
+    def bump_generation(self) -> str:
+        """Increment the change counter; returns the new ``generation()``."""
         with self._lock:
             self._ready()
             self._generation += 1
-            return self._generation
+            return f"{self._incarnation}:{self._generation}"
 
     # -- reading and writing ----------------------------------------------------------------
 

@@ -15,76 +15,36 @@ the number of changed files.
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import hashlib
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from index import disk
 from index.chunking import Chunker
-from index.cleaning import clean_text
+from index.cleaning import clean_document
 from index.crashpoints import reached
+from index.discovery import Candidate, discover
 from index.documents import Chunk, Document
-from index.errors import RagError
 from index.loaders import SkipFile, loader_for
-from index.manifest import FileEntry, Manifest, SkippedEntry
+from index.manifest import DuplicateEntry, FileEntry, Manifest, SkippedEntry
 from index.names import shown
+from index.progress import Progress
 from index.protocols import Embedder, KeywordIndex, VectorStore
+from index.runs import IndexReport, PathNotFound, exclusive_lock
+from index.stages import Stages
 
 log = logging.getLogger(__name__)
 # Chunks embedded together; several small files share one batch.
-EMBED_GROUP = 256
+EMBED_GROUP = 64
+# Batches waiting between two stages (loading -> model -> store): memory stays flat.
+PIPELINE_DEPTH = 2
 MANIFEST_SAVE_SECONDS = 2.0
-# Without a terminal, runs of at least this many files report progress as plain lines.
-PLAIN_PROGRESS_MIN = 20
-
-
-class PathNotFound(RagError):
-    """A path given to the indexer does not exist."""
-
-    exit_code = 2
-
-
-class IndexBusy(RagError):
-    """Another indexer holds the index's lock."""
-
-
-@dataclass
-class IndexReport:
-    """What one indexing run did."""
-
-    added: list[str] = field(default_factory=list)
-    changed: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
-    unchanged: int = 0
-    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
-    unsupported: list[str] = field(default_factory=list)
-    chunks_written: int = 0
-    chunks_total: int = 0
-    characters: int = 0
-    seconds: float = 0.0
-
-    def summary(self) -> str:
-        """One line: files added/changed/removed/skipped, chunks and seconds."""
-        return (
-            f"{len(self.added)} added, {len(self.changed)} changed, {len(self.removed)} removed, "
-            f"{self.unchanged} unchanged, {len(self.skipped)} skipped, "
-            f"{len(self.unsupported)} unsupported; {self.chunks_written} chunks written, "
-            f"{self.chunks_total} in the index; {self.seconds:.2f} s"
-        )
-
-
-@dataclass(frozen=True)
-class _Candidate:
-    path: Path
-    key: str
-    source: str
 
 
 class Indexer:
@@ -110,6 +70,8 @@ class Indexer:
         self.max_file_bytes = max_file_bytes
         self.on_message = on_message
         self.progress = sys.stderr.isatty() if progress is None else progress
+        # Set from another thread (the UI's Cancel button) to stop after the current batch.
+        self.cancel = threading.Event()
 
     def run(
         self,
@@ -134,9 +96,15 @@ class Indexer:
             self.state_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise disk.from_os_error(exc, self.state_dir.parent) or exc from None
-        with _exclusive_lock(self.state_dir / "indexer.lock", wait):
+        with exclusive_lock(self.state_dir / "indexer.lock", wait):
             manifest = self._open(rebuild)
-            candidates = self._discover(roots, report)
+            candidates = discover(
+                roots,
+                self.max_file_bytes,
+                partial(self._skip, report),
+                report.unsupported,
+                self.on_message,
+            )
             for key in exclude:
                 candidates.pop(key, None)
             self._apply(manifest, candidates, roots, report)
@@ -149,7 +117,7 @@ class Indexer:
         started = time.perf_counter()
         report = IndexReport()
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        with _exclusive_lock(self.state_dir / "indexer.lock"):
+        with exclusive_lock(self.state_dir / "indexer.lock"):
             manifest = self._open(False)
             known = [k for k in dict.fromkeys(keys) if k in manifest.files]
             if known:
@@ -217,55 +185,6 @@ class Indexer:
             if counts.get(key, 0) != entry.chunks:
                 del manifest.files[key]
 
-    def _discover(self, roots: list[Path], report: IndexReport) -> dict[str, _Candidate]:
-        found: dict[str, _Candidate] = {}
-        for root in roots:
-            single = not root.is_dir()
-            try:
-                base = root.resolve(strict=not single)
-            except (OSError, RuntimeError) as exc:
-                self._skip(report, root.name, _resolve_failure(exc))
-                continue
-            files = [root] if single else sorted(_walk(root))
-            for path in files:
-                source = path.name if single else path.relative_to(root).as_posix()
-                try:
-                    reason = self._unusable(path, base, single)
-                    key = None if reason else str(path.resolve(strict=True))
-                except (OSError, RuntimeError) as exc:  # loops, permissions, names too long
-                    reason = _resolve_failure(exc)
-                if reason == "unsupported":
-                    report.unsupported.append(source)
-                    continue
-                if reason or key is None:
-                    self._skip(report, source, reason or "cannot be resolved")
-                    continue
-                found.setdefault(key, _Candidate(path, key, source))
-        return found
-
-    def _unusable(self, path: Path, base: Path, single_file: bool) -> str | None:
-        """Why ``path`` cannot be indexed, or None; resolution errors are left to the caller."""
-        if loader_for(path) is None:
-            return "unsupported"
-        if path.is_symlink():
-            target = path.resolve()
-            if not target.exists():
-                return "broken symlink"
-            if not single_file and not target.is_relative_to(base):
-                return "symlink leading outside the folder"
-        try:
-            size = path.stat().st_size
-        except OSError as exc:
-            return _resolve_failure(exc)
-        if size == 0:
-            return "empty file"
-        if size > self.max_file_bytes:
-            limit = self.max_file_bytes / 1e6
-            return f"{size / 1e6:.1f} MB is over the {limit:g} MB limit (indexing.max_file_mb)"
-        if not os.access(path, os.R_OK):
-            return "cannot read it (permission denied)"
-        return None
-
     def _skip(self, report: IndexReport, source: str, reason: str) -> None:
         report.skipped.append((source, reason))
         self.on_message(f"skipped {shown(source)}: {shown(reason)}")
@@ -275,14 +194,16 @@ class Indexer:
     def _apply(
         self,
         manifest: Manifest,
-        candidates: dict[str, _Candidate],
+        candidates: dict[str, Candidate],
         roots: list[Path],
         report: IndexReport,
     ) -> None:
-        todo: list[_Candidate] = []
+        todo: list[Candidate] = []
         remembered = len(manifest.skipped)
+        copies: list[tuple[Candidate, str]] = []
         for candidate in candidates.values():
-            if candidate.key not in manifest.files and candidate.key not in manifest.skipped:
+            known = (manifest.files, manifest.skipped, manifest.duplicates)
+            if not any(candidate.key in table for table in known):
                 todo.append(candidate)  # new: read once, when it is indexed
                 continue
             try:
@@ -292,17 +213,34 @@ class Indexer:
                 continue
             entry = manifest.files.get(candidate.key)
             refused = manifest.skipped.get(candidate.key)
-            if entry and entry.content_hash == digest:
+            if candidate.key in manifest.duplicates:
+                copies.append((candidate, digest))
+            elif entry and entry.content_hash == digest:
                 report.unchanged += 1
                 manifest.skipped.pop(candidate.key, None)
             elif refused and refused.content_hash == digest:
                 self._skip(report, candidate.source, refused.reason)  # not parsed again
             else:
                 todo.append(candidate)
+        pending = {c.key for c in todo}
+        for candidate, digest in copies:  # still a copy of a file that stays as it is?
+            copy = manifest.duplicates[candidate.key]
+            first = manifest.files.get(copy.of)
+            if (
+                copy.content_hash == digest
+                and first
+                and first.content_hash == digest
+                and (copy.of in candidates and copy.of not in pending)
+            ):
+                report.unchanged += 1
+            else:
+                todo.append(candidate)
         gone = [k for k in manifest.files if k not in candidates and _under(k, roots)]
         gone = [k for k in gone if not Path(k).exists()]
         for key in [k for k in manifest.skipped if k not in candidates and _under(k, roots)]:
             del manifest.skipped[key]
+        for key in [k for k in manifest.duplicates if k not in candidates and _under(k, roots)]:
+            del manifest.duplicates[key]
         if not todo and not gone and not manifest.dirty:
             if len(manifest.skipped) != remembered:
                 manifest.save()
@@ -319,37 +257,94 @@ class Indexer:
         manifest.dirty = False
         manifest.save()
 
-    def _index_files(self, manifest: Manifest, todo: list[_Candidate], report: IndexReport) -> None:
-        """Read, load, chunk, embed and write each file in turn (only one file's bytes held)."""
-        bar = _progress_bar(len(todo), self.progress)
-        group: list[tuple[Document, list[Chunk]]] = []
-        last_save = time.monotonic()
-        step = max(1, len(todo) // 10)
-        for done, candidate in enumerate(todo, start=1):
-            document = self._document(manifest, candidate, report)
-            if document is not None:
-                group.append((document, self.chunker.split(document)))
-            if sum(len(c) for _, c in group) >= EMBED_GROUP:
-                self._write(manifest, group, report)
-                group = []
-            if time.monotonic() - last_save > MANIFEST_SAVE_SECONDS:
-                manifest.save()
-                last_save = time.monotonic()
-            bar.update(1)
-            if not self.progress and len(todo) >= PLAIN_PROGRESS_MIN and done % step == 0:
-                self.on_message(f"indexing: {done}/{len(todo)} files")
-        self._write(manifest, group, report)
-        bar.close()
+    def _index_files(self, manifest: Manifest, todo: list[Candidate], report: IndexReport) -> None:
+        """Read, clean and chunk files (a thread), embed them (here), write them (a thread).
 
-    def _document(
-        self, manifest: Manifest, candidate: _Candidate, report: IndexReport
-    ) -> Document | None:
-        """The cleaned document of one file, or None (skipped, and remembered by its hash)."""
+        The three overlap (``index.stages``), one bounded batch each, so the model never waits
+        and memory stays flat. Chunks reach the store and then the manifest in file order,
+        a batch at a time, so a crash or a cancel leaves what the manifest vouches for.
+        """
+        meter = Progress(len(todo), self.on_message, self.progress)
+        saved = [time.monotonic()]
+        # Content already indexed, by hash -> key: files this run does not touch, then each
+        # document as it is loaded. Owned by the loading thread alone.
+        pending = {c.key for c in todo}
+        indexed = {
+            e.content_hash: (k, e.source) for k, e in manifest.files.items() if k not in pending
+        }
+
+        def produce(stop):
+            batch: list[tuple[Candidate, Document | SkippedEntry | DuplicateEntry, list]] = []
+            for candidate in todo:
+                if stop.is_set():
+                    return
+                loaded = self._document(candidate, report)
+                if isinstance(loaded, Document):
+                    key, source = indexed.setdefault(
+                        loaded.content_hash, (candidate.key, candidate.source)
+                    )
+                    if key != candidate.key:
+                        loaded = DuplicateEntry(loaded.content_hash, candidate.source, key)
+                        report.duplicates.append((candidate.source, source))
+                chunks = self.chunker.split(loaded) if isinstance(loaded, Document) else []
+                batch.append((candidate, loaded, chunks))
+                if sum(len(c) for *_, c in batch) >= EMBED_GROUP:
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
+
+        def embed(batch):
+            texts = [c.embedding_text for *_, chunks in batch for c in chunks]
+            return batch, self.embedder.embed(texts) if texts else None
+
+        def write(item):
+            batch, vectors = item
+            for candidate, loaded, _ in batch:
+                manifest.skipped.pop(candidate.key, None)
+                manifest.duplicates.pop(candidate.key, None)
+                if isinstance(loaded, SkippedEntry):
+                    manifest.skipped[candidate.key] = loaded
+                elif isinstance(loaded, DuplicateEntry):
+                    self._drop_copy(manifest, candidate.key, report)
+                    manifest.duplicates[candidate.key] = loaded
+            group = [(d, c) for _, d, c in batch if isinstance(d, Document)]
+            self._write(manifest, group, report, vectors)
+            meter.advance(len(batch), sum(len(c) for _, c in group))
+            if time.monotonic() - saved[0] > MANIFEST_SAVE_SECONDS:
+                manifest.save()
+                saved[0] = time.monotonic()
+
+        stages = Stages(produce, embed, write, depth=PIPELINE_DEPTH, cancel=self.cancel)
+        try:
+            finished = stages.run()
+        finally:
+            meter.close()
+        if not finished:
+            report.cancelled = True
+            self.on_message(
+                f"cancelled after {meter.done} of {len(todo)} files; what was indexed is kept, "
+                "run `rag index` again to finish"
+            )
+
+    def _drop_copy(self, manifest: Manifest, key: str, report: IndexReport) -> None:
+        """A file that became a copy of another: its own chunks leave the index."""
+        if key in manifest.files:
+            self.store.delete(self.store.ids_for(key))
+            report.removed.append(manifest.files.pop(key).source)
+
+    def duplicates(self) -> dict[str, DuplicateEntry]:
+        """Files not indexed because the same content is indexed under another key."""
+        return dict(Manifest.load(self.state_dir / "manifest.json").duplicates)
+
+    def _document(self, candidate: Candidate, report: IndexReport) -> Document | SkippedEntry:
+        """The cleaned document of one file, or why it was refused (remembered by its hash)."""
         try:
             data = candidate.path.read_bytes()
         except OSError as exc:
-            self._skip(report, candidate.source, f"cannot read it ({exc.strerror})")
-            return None
+            reason = f"cannot read it ({exc.strerror})"
+            self._skip(report, candidate.source, reason)
+            return SkippedEntry("", reason)
         # Hashed again from the bytes loaded: the file may have changed since it was hashed.
         digest = hashlib.sha256(data).hexdigest()
         loader = loader_for(candidate.path)
@@ -363,14 +358,12 @@ class Indexer:
             reason = f"could not be read ({type(exc).__name__})"
         del data
         if reason is None:
-            cleaned = clean_text(loaded.text)
+            cleaned = clean_document(loaded)
             if not cleaned.text.strip():
                 reason = "no text left after removing boilerplate"
         if reason is not None:
             self._skip(report, candidate.source, reason)
-            manifest.skipped[candidate.key] = SkippedEntry(digest, reason)
-            return None
-        manifest.skipped.pop(candidate.key, None)
+            return SkippedEntry(digest, reason)
         return Document(
             key=candidate.key,
             source=candidate.source,
@@ -380,15 +373,17 @@ class Indexer:
             author=loaded.author or cleaned.author,
             date=loaded.date or cleaned.date,
             removed_lines=len(cleaned.removed),
+            sections=cleaned.sections,
         )
 
     def _write(
-        self, manifest: Manifest, group: list[tuple[Document, list[Chunk]]], report: IndexReport
+        self,
+        manifest: Manifest,
+        group: list[tuple[Document, list[Chunk]]],
+        report: IndexReport,
+        vectors,
     ) -> None:
         chunks = [chunk for _, doc_chunks in group for chunk in doc_chunks]
-        if not group:
-            return
-        vectors = self.embedder.embed([c.embedding_text for c in chunks])
         # New versions first, then remove the old ones: a reader never sees a file missing.
         self.store.upsert(chunks, vectors)
         reached("chunks-written")
@@ -404,28 +399,10 @@ class Indexer:
             report.characters += len(document.text)
 
 
-def _walk(root: Path) -> Iterable[Path]:
-    """Files below ``root``, skipping hidden files and folders (.git, .rag, ...)."""
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        for name in filenames:
-            if not name.startswith("."):
-                yield Path(dirpath) / name
-
-
 def _file_digest(path: Path) -> str:
     """SHA-256 of a file, read in blocks (a large file is never held whole)."""
     with open(path, "rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-def _resolve_failure(exc: BaseException) -> str:
-    """One line for an error resolving a path (pathlib raises RuntimeError for loops)."""
-    if isinstance(exc, RuntimeError) or getattr(exc, "errno", None) == errno.ELOOP:
-        return "symlink loop (a link that points back to itself)"
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"cannot read it ({exc.strerror})"
-    return f"cannot be resolved ({type(exc).__name__})"
 
 
 def _under(key: str, roots: list[Path]) -> bool:
@@ -437,34 +414,3 @@ def _under(key: str, roots: list[Path]) -> bool:
         except (OSError, RuntimeError):
             continue
     return any(path == r or path.is_relative_to(r) for r in resolved)
-
-
-def _progress_bar(total: int, enabled: bool):
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit="file", desc="indexing", disable=not enabled or total == 0)
-
-
-class _exclusive_lock:
-    """An advisory lock so two indexers never write the same index at once."""
-
-    def __init__(self, path: Path, wait: bool = False):
-        self.path = path
-        self.wait = wait
-
-    def __enter__(self) -> None:
-        try:
-            self.handle = open(self.path, "a")  # noqa: SIM115 - held for the with block
-        except OSError as exc:
-            raise disk.from_os_error(exc, self.path.parent) or exc from None
-        try:
-            fcntl.flock(self.handle, fcntl.LOCK_EX | (0 if self.wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            self.handle.close()
-            raise IndexBusy(
-                "another `rag index` is running on this index; wait for it to finish"
-            ) from None
-
-    def __exit__(self, *exc: object) -> None:
-        fcntl.flock(self.handle, fcntl.LOCK_UN)
-        self.handle.close()

@@ -41,8 +41,9 @@ class VectorStore(Protocol):
     """One collection of chunks with their vectors, searched by cosine distance.
 
     ``open`` checks the collection was filled by the same embedder (a ``StoreError`` says to
-    rebuild otherwise); ``expect`` defers that to first use. ``generation`` is a change counter
-    that every indexing run that changes something bumps, so readers notice writers.
+    rebuild otherwise); ``expect`` defers that to first use. ``generation`` is an opaque token
+    that changes whenever an indexing run (in any process) bumps it and whenever the collection
+    is replaced, so long-lived readers notice writers and reopen what they must.
     ``where`` names the store in messages (a folder or host:port).
     """
 
@@ -56,9 +57,9 @@ class VectorStore(Protocol):
 
     def drop(self) -> None: ...
 
-    def generation(self) -> int: ...
+    def generation(self) -> str: ...
 
-    def bump_generation(self) -> int: ...
+    def bump_generation(self) -> str: ...
 
     def count(self) -> int: ...
 

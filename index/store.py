@@ -284,17 +284,18 @@ class ChromaStore:
         """The ``version()`` this process saw last (None before the first), without a read."""
         return self._seen
 
-    def generation(self) -> int:
-        """The change counter alone (0 for a new collection); checks ``version()`` first."""
-        return int(self.version().rsplit(":", 1)[1])
+    def generation(self) -> str:
+        """The same as ``version()`` (its older name): an opaque change token."""
+        return self.version()
 
-    def bump_generation(self) -> int:
-        """Increment the change counter; returns the new value."""
+    def bump_generation(self) -> str:
+        """Increment the change counter; returns the new ``version()``."""
         meta = dict(self._client.get_collection(self.collection_name).metadata or {})
         meta["generation"] = int(meta.get("generation", 0)) + 1
         meta.pop("hnsw:space", None)
         self._call("modify", metadata=meta)
-        return meta["generation"]
+        found = f"{self.collection.id}:{meta['generation']}"
+        return found
 
     # -- reading and writing ----------------------------------------------------------------
 

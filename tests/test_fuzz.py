@@ -13,8 +13,9 @@ from assistant.wiring import build_indexer
 from index.chunking import Chunker
 from index.cleaning import clean_text
 from index.documents import Document
+from index.loaders import LOADERS
 
-SUFFIXES = [".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".bin"]
+SUFFIXES = [*sorted(LOADERS), ".bin"]  # every loader, files without a suffix, and unsupported
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -37,6 +38,19 @@ def _broken_docx(data: bytes) -> bytes:
     return buffer.getvalue()
 
 
+def _zip_parts(parts: dict[str, bytes]) -> bytes:
+    """A zip of the given parts: the shape of xlsx, pptx, epub and odt, with arbitrary content."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+PART_NAMES = ["[Content_Types].xml", "xl/workbook.xml", "ppt/presentation.xml", "mimetype",
+              "META-INF/container.xml", "content.xml", "word/document.xml"]  # fmt: skip
+
+
 files_strategy = st.lists(
     st.tuples(
         st.sampled_from(SUFFIXES),
@@ -45,6 +59,9 @@ files_strategy = st.lists(
             st.text(max_size=2000).map(lambda t: t.encode("utf-8", "surrogatepass")),
             st.binary(max_size=500).map(lambda b: b"%PDF-1.7\n" + b),
             st.binary(max_size=500).map(_broken_docx),
+            st.dictionaries(st.sampled_from(PART_NAMES), st.binary(max_size=300), max_size=4).map(
+                _zip_parts
+            ),
             st.just(b"x" * 200_000),  # one huge line
         ),
     ),

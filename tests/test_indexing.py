@@ -15,7 +15,7 @@ from index.chunking import Chunker
 from index.cleaning import clean_text
 from index.documents import Document
 from index.manifest import Manifest
-from index.pipeline import PathNotFound
+from index.runs import PathNotFound
 from index.store import StoreError
 
 
@@ -194,15 +194,15 @@ def test_bad_input_is_skipped_with_one_line_each_and_nothing_lost(fresh_settings
     reasons = dict(report.skipped)
     assert reasons["empty.txt"] == "empty file"
     assert "binary" in reasons["binary.txt"]
-    assert "not UTF-8" in reasons["latin1.txt"]
     assert "PDF" in reasons["broken.pdf"]
     assert "over the 1 MB limit" in reasons["huge.md"]
     assert reasons["dangling.txt"] == "broken symlink"
     assert "outside the folder" in reasons["escape.txt"]
     assert report.unsupported == ["image.png"]
-    assert len(messages) == len(report.skipped) == 7
+    assert report.added == ["latin1.txt"]  # a legacy encoding is detected, not refused
+    assert len(messages) == len(report.skipped) == 6
     assert all(m.startswith("skipped ") for m in messages)
-    assert len(_store_contents(fresh_settings, embedder)) == before
+    assert len(_store_contents(fresh_settings, embedder)) == before + 1  # latin1.txt
 
 
 def test_missing_path_is_an_error_with_exit_code_2(fresh_settings, embedder):
@@ -215,7 +215,7 @@ def test_a_file_that_turns_bad_keeps_its_indexed_version(fresh_settings, embedde
     docs = Path(fresh_settings.docs_dir)
     (docs / "a.txt").write_text("The Zorblax project is led by Quentin Marlowe.")
     _indexer(fresh_settings, embedder).run([docs])
-    (docs / "a.txt").write_bytes(b"now \xfa\xfb broken")
+    (docs / "a.txt").write_bytes(b"now \x00\x01 broken")
     report = _indexer(fresh_settings, embedder).run([docs])
     assert report.skipped and not report.removed
     assert any("Zorblax" in c.text for c in _store_contents(fresh_settings, embedder))

@@ -113,3 +113,40 @@ def test_a_missing_source_is_reported_and_its_documents_stay(wired, tmp_path):
     library.sync(on_message=lines.append)
     assert any("is missing" in line for line in lines)
     assert names(library) == [SEED_FILES[0].name]
+
+
+def test_the_same_content_under_two_names_is_indexed_once(wired, tmp_path):
+    library = wired.library
+    folder = user_folder(tmp_path, 1)
+    original = folder / SEED_FILES[0].name
+    shutil.copy(original, folder / "copy-of-it.txt")
+    first = library.add([folder])
+    assert first.added == [original.name] and first.duplicates == [
+        ("copy-of-it.txt", original.name)
+    ]
+    assert names(library) == [original.name]  # one document, one set of chunks
+    again = library.sync()
+    assert again.unchanged == 2 and not again.added and again.chunks_written == 0
+    original.unlink()  # the indexed copy goes: the other one takes its place
+    moved = library.sync()
+    assert moved.added == ["copy-of-it.txt"] and moved.removed == [original.name]
+    assert names(library) == ["copy-of-it.txt"]
+
+
+def test_the_ui_cancel_stops_a_run_and_the_next_sync_finishes_it(wired, tmp_path):
+    from test_crash_and_server import make_corpus
+
+    library = wired.library
+    folder = tmp_path / "big"
+    make_corpus(folder, 200)
+    assert library.cancel() is False  # nothing running
+
+    def on_message(line: str) -> None:
+        if line.startswith("indexing:"):
+            assert library.cancel() is True  # what the Cancel button calls
+
+    first = library.add([folder], on_message=on_message, progress=False)
+    assert first.cancelled and 0 < len(first.added) < 200
+    second = library.sync(progress=False)
+    assert not second.cancelled and len(first.added) + len(second.added) == 200
+    assert len(library.documents()) == 200

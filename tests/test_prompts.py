@@ -48,16 +48,23 @@ def source_blocks(content: str) -> list[tuple[str, str, str, str]]:
 # --- build_messages -------------------------------------------------------------------------
 
 
+def test_a_source_location_is_an_attribute() -> None:
+    located = RetrievedChunk("p#0", "report.pdf", None, "Text.", 0, 5, 1.0, location="p. 42")
+    content = build_messages("q", [located])[-1]["content"]
+    assert '<source id="1" file="report.pdf" location="p. 42" title="report.pdf">' in content
+
+
 def test_messages_are_system_then_user_with_numbered_sources() -> None:
     messages = build_messages("Which company did Luo Fuli join?", SOURCES)
 
     assert [m["role"] for m in messages] == ["system", "user"]
     blocks = source_blocks(messages[1]["content"])
     assert blocks == [
-        ("1", "luo.md", "Luo Fuli", "Luo Fuli joined Xiaomi in 2024."),
-        ("2", "river.txt", "Rivers", "The river is 300 km long."),
+        # The path as indexed: two notes.md in different folders stay distinct.
+        ("1", "seeds/people/luo.md", "Luo Fuli", "Luo Fuli joined Xiaomi in 2024."),
+        ("2", "seeds/geo/river.txt", "Rivers", "The river is 300 km long."),
         # No title: the file name stands in.
-        ("3", "atlas.html", "atlas.html", "Other reports say the river is 350 km long."),
+        ("3", "seeds/geo/atlas.html", "atlas.html", "Other reports say the river is 350 km long."),
     ]
     assert "<question>\nWhich company did Luo Fuli join?\n</question>" in messages[1]["content"]
     assert "(1 to 3) in square brackets" in messages[1]["content"]
@@ -114,7 +121,7 @@ def test_titles_and_file_names_cannot_break_out_of_attributes() -> None:
     user = build_messages("q", [evil])[-1]["content"]
 
     first_line = user.split("\n")[2]
-    assert first_line.startswith('<source id="1" file="a&quot;b.md" title="T&quot; injected=')
+    assert first_line.startswith('<source id="1" file="dir/a&quot;b.md" title="T&quot; injected=')
     assert user.count("</source>") == 1
 
 

@@ -111,7 +111,16 @@ def check_citations(text: str, citations: list[dict]) -> None:
     assert markers, f"no [n] marker in {text!r}"
     assert markers == {c["number"] for c in citations}
     for c in citations:
-        assert set(c) == {"number", "source", "title", "page", "quote", "span", "supported"}
+        assert set(c) == {
+            "number",
+            "source",
+            "title",
+            "page",
+            "location",
+            "quote",
+            "span",
+            "supported",
+        }
         assert c["quote"] and c["supported"] is True
         start, end = c["span"]
         assert 0 <= start < end and end - start == len(c["quote"])

@@ -347,6 +347,21 @@ def test_respond_shows_user_errors_in_the_page() -> None:
     assert session.turns == ()
 
 
+def test_sources_panel_shows_where_in_the_file_each_passage_is() -> None:
+    from dataclasses import replace
+
+    located = replace(citation(), source="deck.pptx", location="slide 7", page=7)
+    other = chunk(
+        "c2", "Another passage about something else.", 0, location="sheet Sales, rows 2-40"
+    )
+    html_text = render.sources_html(answer(citations=(located,), retrieved=(chunk(), other)))
+    assert '<span class="rag-file">deck.pptx</span>, <span class="rag-location">slide 7</span>' in (
+        html_text
+    )
+    assert '<span class="rag-location">sheet Sales, rows 2-40</span>' in html_text
+    assert "rag-location" not in render.sources_html(answer())  # no location, nothing shown
+
+
 def test_an_unsupported_citation_and_a_low_grounded_share_are_shown() -> None:
     from dataclasses import replace as _replace
 

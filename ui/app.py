@@ -244,6 +244,7 @@ def _documents_tab(page: SimpleNamespace, settings: Settings) -> None:
         )
         page.remove = gr.Button("Remove from index", variant="stop", elem_id="remove", scale=1)
         page.reindex = gr.Button("Re-index all sources", elem_id="reindex", scale=1)
+        page.cancel_index = gr.Button("Cancel indexing", elem_id="cancel-index", scale=1)
     page.library = gr.HTML(elem_id="documents")
 
 
@@ -363,6 +364,11 @@ def _wire(app: gr.Blocks, page: SimpleNamespace, assistant: Assistant) -> None:
         api_name="reindex",
         **indexing,
     ).then(refresh, **status_io)
+
+    # Not queued behind the index run it stops: it only sets the run's cancel flag.
+    page.cancel_index.click(
+        partial(documents.cancel, assistant), None, page.report, queue=False, api_name="cancel"
+    )
 
     app.load(partial(documents.library, assistant), None, shelf, api_visibility="private")
     model_list = partial(_model_choices, assistant)

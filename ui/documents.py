@@ -21,7 +21,7 @@ from gradio.utils import get_upload_folder
 
 from assistant import Assistant, DocumentInfo, RagError
 from index.names import shown
-from index.pipeline import IndexBusy
+from index.runs import IndexBusy
 from ui import render
 from ui.examples import example_questions
 from ui.uploads import UploadError, save_uploads, uploaded_files
@@ -218,6 +218,15 @@ def reindex(
         return render.index_report_html(report, headline=f"Re-indexed {count} source(s)")
 
     return (_guarded(run, assistant), *library(assistant))
+
+
+def cancel(assistant: Assistant) -> str:
+    """Ask the running index run to stop after its current batch."""
+    if assistant.library.cancel():
+        headline = "Cancelling: the run stops after the current batch; what it indexed is kept."
+    else:
+        headline = "No index run is in progress."
+    return render.index_report_html(None, headline=headline)
 
 
 def remove(

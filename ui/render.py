@@ -148,11 +148,12 @@ def _segments_html(segments: Iterable[tuple[str, bool]]) -> str:
     )
 
 
-def _source_head(marker: str, source: str, title: str | None) -> str:
+def _source_head(marker: str, source: str, title: str | None, location: str | None = None) -> str:
     title_html = f' <span class="rag-title">{html.escape(title)}</span>' if title else ""
+    where = f', <span class="rag-location">{html.escape(location)}</span>' if location else ""
     return (
         f'<div class="rag-source-head">{marker}'
-        f'<span class="rag-file">{html.escape(source)}</span>{title_html}</div>'
+        f'<span class="rag-file">{html.escape(source)}</span>{where}{title_html}</div>'
     )
 
 
@@ -175,7 +176,7 @@ def cited_source_html(n: int, citations: Sequence[Citation], chunk: RetrievedChu
         )
     return (
         f'<li class="rag-source rag-cited" id="rag-source-{n}" data-n="{n}">'
-        f"{_source_head(marker, first.source, first.title)}"
+        f"{_source_head(marker, first.source, first.title, first.location)}"
         f'<blockquote class="rag-context">{_segments_html(segments)}</blockquote></li>'
     )
 
@@ -184,7 +185,8 @@ def retrieved_source_html(rank: int, chunk: RetrievedChunk) -> str:
     """A retrieved passage the answer did not cite, shown as a short snippet."""
     marker = f'<span class="rag-rank">#{rank}</span> '
     return (
-        f'<li class="rag-source rag-uncited">{_source_head(marker, chunk.source, chunk.title)}'
+        f'<li class="rag-source rag-uncited">'
+        f"{_source_head(marker, chunk.source, chunk.title, chunk.location)}"
         f'<div class="rag-snippet">{html.escape(_clip(chunk.text, SNIPPET_CHARS))}</div></li>'
     )
 

@@ -313,6 +313,8 @@ def _passage(rank: int, c: Any) -> dict[str, Any]:
         "rank": rank,
         "score": round(c.score, 6),
         "source": c.source,
+        "location": c.location,
+        "page": c.page,
         "title": c.title,
         "text": c.text,
         "span": [c.start, c.end],

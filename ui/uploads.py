@@ -2,8 +2,7 @@
 
 ``sanitize_filename`` and ``plan_uploads`` are pure; ``save_uploads`` copies the files and
 checks once more, on the resolved path, that each one lands directly in the folder. Only the
-indexer's file types are accepted (``index.loaders.LOADERS``, mirrored in
-``SUPPORTED_SUFFIXES``; a unit test keeps the two equal).
+indexer's file types are accepted (``SUPPORTED_SUFFIXES``, taken from ``index.loaders.LOADERS``).
 
 Only files really uploaded through the page are taken: ``UploadBox`` refuses a URL before
 Gradio would download it (the server must never fetch anything on a client's behalf) and
@@ -23,9 +22,8 @@ from pathlib import Path
 import gradio as gr
 from gradio_client import utils as client_utils
 
-from assistant import RagError
+from assistant import SUPPORTED_SUFFIXES, RagError
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf", ".docx")
 # Longest file name most filesystems accept, in UTF-8 bytes.
 MAX_NAME_BYTES = 255
 _FORBIDDEN = re.compile(r'[<>:"|?*]')

@@ -15,6 +15,9 @@ from assistant.evaluation.runner import EvalRun
 from assistant.generators.base import ABSTAIN_TEXT
 from assistant.types import Answer
 
+# Highest share of answerable questions a recommended threshold may abstain on.
+MAX_FALSE_ABSTENTION = 0.10
+
 
 @dataclass(frozen=True)
 class ThresholdPoint:
@@ -54,8 +57,11 @@ def calibrate(assistant: Any, run: EvalRun, thresholds: Sequence[float] = ()) ->
 
     Reuses each answer's retrieved passages, so nothing is retrieved again and each question
     is embedded twice in all (support score, answer), not once per threshold. The best
-    threshold maximises the mean of answerable accuracy and unanswerable abstention; among
-    equal scores the middle of the longest run of neighbouring thresholds wins.
+    threshold maximises balanced accuracy (the mean of answerable accuracy and unanswerable
+    abstention) among thresholds that abstain on at most ``MAX_FALSE_ABSTENTION`` of the
+    answerable questions and still answer something; among equal scores the middle of the
+    longest run of neighbouring thresholds wins. When no threshold keeps false abstentions
+    that low, the one with the fewest false abstentions is chosen.
     """
     extractive = assistant.generators.get("extractive")
     current = float(extractive.abstain_threshold)
@@ -79,13 +85,15 @@ def calibrate(assistant: Any, run: EvalRun, thresholds: Sequence[float] = ()) ->
         )
         silent = Answer(text, ABSTAIN_TEXT, True, False, extractive.name, (), sources)
         cases.append((result.question, support if chosen else -1.0, spoken, silent))
-    points = []
+    points, answering = [], set()
     for threshold in grid:
         graded = []
         for question, support, spoken, silent in cases:
             answer = spoken if support >= threshold else silent
             graded.append(QuestionResult(question, answer, grade(question, answer)))
         m = summarise(graded)
+        if any(not r.answer.abstained for r in graded):
+            answering.add(threshold)
         parts = [v for v in (m.accuracy, m.abstention_rate) if v is not None]
         balanced = sum(parts) / len(parts) if parts else 0.0
         points.append(
@@ -101,10 +109,19 @@ def calibrate(assistant: Any, run: EvalRun, thresholds: Sequence[float] = ()) ->
     note = None
     if all(q.answerable for q, *_ in cases):
         note = "no unanswerable questions: add some, or the sweep only rewards answering"
-    return Calibration(tuple(points), _most_robust(points), current, len(cases), note)
+    best = _most_robust(_admissible([p for p in points if p.threshold in answering] or points))
+    return Calibration(tuple(points), best, current, len(cases), note)
+
+
+def _admissible(points: Sequence[ThresholdPoint]) -> list[ThresholdPoint]:
+    """The points within the false-abstention limit, else those with the fewest."""
+    rates = [p.false_abstention or 0.0 for p in points]
+    limit = MAX_FALSE_ABSTENTION if min(rates) <= MAX_FALSE_ABSTENTION else min(rates)
+    return [p for p, rate in zip(points, rates, strict=True) if rate <= limit + 1e-9]
 
 
 def _most_robust(points: Sequence[ThresholdPoint]) -> ThresholdPoint:
+    """The best balanced point; of equals, the middle of the longest neighbouring run."""
     top = max(p.balanced for p in points)
     runs: list[list[ThresholdPoint]] = [[]]
     for point in points:

@@ -13,23 +13,69 @@ from assistant.evaluation.questions import Question
 from assistant.types import Answer
 
 _SPACE = re.compile(r"\s+")
+# The dots used between the parts of transliterated names ("Jean·Paul", "ジョン・スミス").
+_NAME_DOTS = re.compile(r"[\u00b7\u2022\u2027\u2219\u22c5\u30fb\uff65\u0387\u16eb\u2e31]")
+_CJK = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af"
+# Spaces beside a CJK character carry no meaning ("3 亿" is "3亿").
+_CJK_SPACE = re.compile(rf"(?<=[{_CJK}])\s+|\s+(?=[{_CJK}])")
 
 
 def fold(text: str) -> str:
-    """Text as compared by the checks: NFKC, casefolded, whitespace runs collapsed."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).strip()
+    """Text as compared by the checks.
+
+    NFKC (full-width forms become ASCII), casefolded, every name dot made "·", spaces beside
+    CJK characters dropped, other whitespace runs collapsed.
+    """
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _NAME_DOTS.sub("·", text)
+    return _SPACE.sub(" ", _CJK_SPACE.sub("", text)).strip()
+
+
+def occurs(needle: str, text: str) -> bool:
+    """Whether ``needle`` occurs in ``text`` (both folded) as a whole word or number.
+
+    A needle starting or ending with a letter or digit must not continue a longer word or
+    number there: "70" is not in "170" or "70.5", "2.3%" not in "12.3%", "meta" not in
+    "metaverse". A word may carry an inflection ("universit" matches "universities", "adapt"
+    "adaptability"). CJK characters have no word boundaries, so they match beside anything.
+    """
+    if not needle:
+        return True
+    before = after = ""
+    if _bounded(needle[0]):
+        before = _NOT_WORD_BEFORE + (r"(?<!\d[.,])" if needle[0].isdigit() else "")
+    if needle[-1].isdigit():
+        after = _NOT_WORD_AFTER + r"(?![.,]\d)"
+    elif _bounded(needle[-1]):
+        after = rf"(?:{_SUFFIXES})?{_NOT_WORD_AFTER}"
+    return re.search(before + re.escape(needle) + after, text) is not None
+
+
+# Endings a word of a ``must`` string may carry in the answer (inflections, derivations).
+_SUFFIXES = (
+    "s|es|ed|d|ing|ings|y|ies|ity|ities|ion|ions|ation|ations|able|ability|ive|ively|er|ers|"
+    "ly|al|ally|ment|ments|ness|ism|ist|ists"
+)
+# Word characters other than CJK ones, before and after a needle.
+_NOT_WORD_BEFORE = rf"(?<![^\W{_CJK}])"
+_NOT_WORD_AFTER = rf"(?![^\W{_CJK}])"
+
+
+def _bounded(char: str) -> bool:
+    """Whether a needle starting or ending in ``char`` needs a word boundary there."""
+    return char.isalnum() and not re.match(rf"[{_CJK}]", char)
 
 
 def missing_groups(text: str, must: Sequence[Sequence[str]]) -> list[tuple[str, ...]]:
     """The ``must`` groups none of whose strings occurs in ``text`` (empty: all present)."""
     folded = fold(text)
-    return [tuple(group) for group in must if not any(fold(s) in folded for s in group)]
+    return [tuple(g) for g in must if not any(occurs(fold(s), folded) for s in g)]
 
 
 def forbidden_found(text: str, forbid: Sequence[str]) -> tuple[str, ...]:
-    """The ``forbid`` strings that occur in ``text``."""
+    """The ``forbid`` strings that occur in ``text`` (whole words and numbers, as ``must``)."""
     folded = fold(text)
-    return tuple(s for s in forbid if fold(s) in folded)
+    return tuple(s for s in forbid if occurs(fold(s), folded))
 
 
 def same_file(source: str, gold: str) -> bool:
