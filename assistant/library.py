@@ -72,7 +72,7 @@ class Library:
         self.embedder = embedder
         self._make_indexer = make_indexer
         self._sources_file = sources_file
-        self._status: tuple[int, IndexStatus] | None = None
+        self._status: tuple[object, IndexStatus] | None = None
         self._running: Indexer | None = None  # the index run in progress, for cancel()
 
     @property
@@ -221,7 +221,8 @@ class Library:
 
     def status(self) -> IndexStatus:
         """Documents and chunks in the index, and the embedder's name (cached per generation)."""
-        generation = self.store.generation()
+        # version() (collection id and counter) also moves when another process rebuilt it.
+        generation = getattr(self.store, "version", self.store.generation)()
         if self._status and self._status[0] == generation:
             return self._status[1]
         keys = {c.key for c in self.store.iter_chunks(include_text=False)}

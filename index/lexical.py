@@ -173,12 +173,18 @@ class LexicalIndex:
         if any(corpus):  # bm25s cannot index a corpus without a single token
             retriever = bm25s.BM25()
             retriever.index(corpus, show_progress=False)
-        generation = str(generation)  # a store may count in ints; tokens compare as text
+        generation = self._version(generation)
         try:
             self._save(retriever, ids, generation)
         except OSError as exc:
             log.info("lexical index kept in memory only: cannot write %s (%s)", self.folder, exc)
         self._snapshot = _Snapshot.of(generation, ids, retriever)
+
+    def _version(self, generation: int) -> str:
+        """What a snapshot is keyed by: the store's ``version()`` (collection id and counter,
+        so a rebuilt collection never matches an old index) when it has one."""
+        version = getattr(self.store, "version", None)
+        return str(version()) if version is not None else str(generation)
 
     def _save(self, retriever, ids: list[str], generation: str) -> None:
         """Write to a private folder, then swap it in under a lock (threads and processes)."""
@@ -236,7 +242,7 @@ class LexicalIndex:
 
     def refresh(self) -> None:
         """Make sure the in-memory index matches the store's current generation."""
-        generation = str(self.store.generation())
+        generation = self._version(self.store.generation())
         if self._snapshot and self._snapshot.generation == generation:
             return
         with self._lock:

@@ -89,6 +89,7 @@ class ChromaStore:
         self._expected: tuple[str, int] | None = None
         self._lock = threading.RLock()
         self._seen: str | None = None  # the version this process last read at
+        self._bumped: str | None = None  # the version this store's own indexer wrote
         self._opened_at: Path | None = None  # the folder the embedded client reads
 
     @classmethod
@@ -271,7 +272,9 @@ class ChromaStore:
                 ) from None
             raise self._wrap(exc) from None
         found = _version(fresh)
-        if self._seen is not None and found != self._seen:
+        if found == self._bumped:  # our own writes: this Chroma instance has them already
+            pass
+        elif self._seen is not None and found != self._seen:
             log.info("the index changed (%s -> %s); reopening it", self._seen, found)
             self._reopen()
         elif str(current.id) != str(fresh.id):
@@ -285,7 +288,7 @@ class ChromaStore:
         return self._seen
 
     def generation(self) -> str:
-        """The same as ``version()`` (its older name)."""
+        """The same as ``version()`` (its older name): an opaque change token."""
         return self.version()
 
     def bump_generation(self) -> str:
@@ -295,6 +298,7 @@ class ChromaStore:
         meta.pop("hnsw:space", None)
         self._call("modify", metadata=meta)
         found = f"{self.collection.id}:{meta['generation']}"
+        self._bumped = found
         return found
 
     # -- reading and writing ----------------------------------------------------------------

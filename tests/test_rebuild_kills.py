@@ -121,12 +121,13 @@ def test_rebuild_killed_at_each_step_is_repaired_by_the_next_run(step, indexed, 
 
 
 @pytest.mark.stress
+@pytest.mark.timeout(1800)
 def test_stress_rebuild_killed_at_every_step_in_turn(tmp_path, embedder):
     """`make stress`: one index killed at each rebuild step in turn, repaired after each."""
     from assistant.settings import load_settings
 
     docs = tmp_path / "docs"
-    make_corpus(docs, 300)
+    make_corpus(docs, 150)
     for path in SEEDS.iterdir():
         shutil.copy(path, docs / path.name)
     settings = load_settings(
@@ -139,6 +140,6 @@ def test_stress_rebuild_killed_at_every_step_in_turn(tmp_path, embedder):
         assert result.returncode == -signal.SIGKILL, f"{step} was never reached"
         kills += 1
         _reader_survives(settings, embedder)
-        _repaired(settings, docs, embedder, files=305)
+        _repaired(settings, docs, embedder, files=155)
     print(f"\nrebuild killed at {kills} steps ({', '.join(REBUILD_STEPS)}), repaired each time")
     assert kills == len(REBUILD_STEPS)
