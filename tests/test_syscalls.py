@@ -51,7 +51,7 @@ def test_long_lived_flows_make_no_outside_connection(tmp_path):
     if reason:
         pytest.skip(reason)
     script = ROOT / "tests" / "traced_flows.py"
-    command = f"ip link set lo up; exec {sys.executable} {script} {tmp_path} index ui"
+    command = f"ip link set lo up; exec {sys.executable} {script} {tmp_path} index ui serve"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "OLLAMA_"))}
     result = subprocess.run(
         ["unshare", "-n", "sh", "-c", command],
@@ -64,12 +64,13 @@ def test_long_lived_flows_make_no_outside_connection(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     done = [line.split() for line in result.stdout.splitlines() if line.startswith("ok ")]
     seconds = {flow: float(took) for _, flow, took in done}
-    assert set(seconds) == {"index", "ui"}, result.stdout
+    assert set(seconds) == {"index", "ui", "serve"}, result.stdout
     # The telemetry started about nine seconds after the model loaded: the index run must last.
     assert seconds["index"] > 10, f"rag index ran only {seconds['index']} s"
     attempts = {flow: read_attempts(tmp_path / f"{flow}.strace") for flow in seconds}
     counts = {flow: len(found) for flow, found in attempts.items()}
     first = [str(a) for found in attempts.values() for a in found[:3]]
     assert not any(counts.values()), f"non-loopback attempts {counts}: {'; '.join(first)}"
-    # The UI flow really was traced: its page load is a loopback connection in the trace.
+    # The servers really were traced: their page loads are loopback connections in the trace.
     assert inet_calls((tmp_path / "ui.strace").read_text()) > 0
+    assert inet_calls((tmp_path / "serve.strace").read_text()) > 0

@@ -66,10 +66,19 @@ def flow_index(out: Path, env: dict[str, str]) -> None:
 
 def flow_ui(out: Path, env: dict[str, str]) -> None:
     """``rag ui``: start, load the page, then idle for ``UI_IDLE_S`` seconds."""
+    _serve_and_idle(out, env, "ui", "/")
+
+
+def flow_serve(out: Path, env: dict[str, str]) -> None:
+    """``rag serve`` (the HTTP API): start, list the models, then idle like the UI."""
+    _serve_and_idle(out, env, "serve", "/v1/models")
+
+
+def _serve_and_idle(out: Path, env: dict[str, str], command: str, path: str) -> None:
     port = free_port()
-    process = traced(out, "ui", [str(RAG), "ui", "--port", str(port)], env=env)
+    process = traced(out, command, [str(RAG), command, "--port", str(port)], env=env)
     try:
-        url = f"http://127.0.0.1:{port}/"
+        url = f"http://127.0.0.1:{port}{path}"
         deadline = time.monotonic() + 120
         while True:
             try:
@@ -77,9 +86,9 @@ def flow_ui(out: Path, env: dict[str, str]) -> None:
                 break
             except OSError:
                 if time.monotonic() > deadline or process.poll() is not None:
-                    raise SystemExit("rag ui did not serve its page") from None
+                    raise SystemExit(f"rag {command} did not serve {path}") from None
                 time.sleep(0.5)
-        assert "<html" in page.lower()
+        assert "<html" in page.lower() or '"data"' in page, page[:200]
         time.sleep(UI_IDLE_S)
     finally:
         os.killpg(process.pid, signal.SIGINT)
@@ -90,7 +99,7 @@ def flow_ui(out: Path, env: dict[str, str]) -> None:
             process.wait()
 
 
-FLOWS = {"index": flow_index, "ui": flow_ui}
+FLOWS = {"index": flow_index, "ui": flow_ui, "serve": flow_serve}
 
 
 def main() -> None:
