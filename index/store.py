@@ -232,6 +232,13 @@ class ChromaStore:
         if ":" in self.where and not Path(self.where).exists():
             host, _, port = self.where.rpartition(":")
             return unreachable(host, int(port), exc)
+        if "nothing found on disk" in str(exc).lower():
+            # The first run over this collection was stopped (killed, power cut) before Chroma
+            # wrote its vector index to disk: nothing is searchable until a run completes.
+            return StoreError(
+                f"the index in {self.where} was interrupted before its first write finished; "
+                "run `rag index` again to complete it"
+            )
         return disk.from_store_error(exc, self.folder) or StoreError(
             f"Chroma error in {self.where}: {exc}"
         )
