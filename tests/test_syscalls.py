@@ -16,6 +16,7 @@ import sys
 import pytest
 from conftest import ROOT
 from syscall_trace import inet_calls, outside_attempts, read_attempts
+from test_offline import _unshare_available
 
 # Two lines of a real trace of onnxruntime 1.32 telemetry (rag ui in `unshare -n`), then one of
 # each other form strace prints.
@@ -38,10 +39,8 @@ def test_trace_reader_finds_every_outside_address_and_allows_loopback():
 def _traceable() -> str | None:
     if shutil.which("strace") is None:
         return "strace is not installed (make test installs it)"
-    if shutil.which("unshare") is None:
-        return "unshare is not installed"
-    if subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode != 0:
-        return "unshare -n needs root (or user namespaces) on this machine"
+    if not _unshare_available():
+        return "unshare -n is missing or needs root (or user namespaces) on this machine"
     return None
 
 
