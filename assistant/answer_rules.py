@@ -38,8 +38,8 @@ from assistant.answer_patterns import (
     YEAR,
     ZH_KINDS,
 )
-from assistant.sentences import sentence_spans
 from index.lexical import tokenize
+from index.sentences import sentence_spans
 
 # Digits are matched with lookarounds, not \b: CJK characters are word characters, so
 # "2021年" has no \b after the year.

@@ -14,8 +14,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant.sentences import sentence_spans
 from assistant.types import Citation, RetrievedChunk
+from index.sentences import sentence_spans
 
 _MARKER = re.compile(r"\[(\s*\d+\s*(?:(?:,|-|–)\s*\d+\s*)*)\]")
 _WORD = re.compile(r"[^\W_]{3,}", re.UNICODE)

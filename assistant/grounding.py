@@ -27,8 +27,8 @@ from typing import Protocol
 import numpy as np
 
 from assistant.prompts import build_messages, defuse
-from assistant.sentences import sentence_spans
 from assistant.types import Citation, RetrievedChunk, Turn
+from index.sentences import sentence_spans
 
 # Words in a row shared with the instructions that count as copying them.
 INSTRUCTION_RUN = 8

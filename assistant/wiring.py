@@ -49,13 +49,16 @@ class Parts:
 
 def _extractive(parts: Parts, model: str | None) -> Generator:
     from assistant.generators.extractive import ExtractiveGenerator
+    from index.sentence_vectors import FILE, SentenceVectors
 
     g = parts.settings.generator
+    stored = SentenceVectors(state_folder(parts.settings) / FILE, parts.embedder.name)
     return ExtractiveGenerator(
         parts.embedder,
         parts.lexical.document_frequency,
         abstain_threshold=g.abstain_threshold,
         max_sentences=g.max_sentences,
+        sentence_vectors=stored.get,
     )
 
 

@@ -37,6 +37,8 @@ from index.names import shown
 from index.progress import Progress
 from index.protocols import Embedder, KeywordIndex, VectorStore
 from index.runs import IndexReport, PathNotFound, exclusive_lock
+from index.sentence_vectors import FILE as SENTENCES_FILE
+from index.sentence_vectors import SentenceVectors, embed_chunks
 from index.stages import Stages
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,7 @@ class Indexer:
         self.progress = sys.stderr.isatty() if progress is None else progress
         # Set from another thread (the UI's Cancel button) to stop after the current batch.
         self.cancel = threading.Event()
+        self.sentences = SentenceVectors(state_dir / SENTENCES_FILE, embedder.name)
 
     def run(
         self,
@@ -127,6 +130,7 @@ class Indexer:
                     self.store.delete(self.store.ids_for(key))
                     report.removed.append(manifest.files.pop(key).source)
                 self.lexical.rebuild(self.store.bump_generation())
+                self.sentences.retain(manifest.files)
                 manifest.dirty = False
                 manifest.save()
             report.chunks_total = sum(e.chunks for e in manifest.files.values())
@@ -253,6 +257,7 @@ class Indexer:
             report.removed.append(manifest.files.pop(key).source)
         self._index_files(manifest, todo, report)
         self.lexical.rebuild(self.store.bump_generation())
+        self.sentences.retain(manifest.files)
         reached("lexical-rebuilt")
         manifest.dirty = False
         manifest.save()
@@ -295,11 +300,15 @@ class Indexer:
                 yield batch
 
         def embed(batch):
-            texts = [c.embedding_text for *_, chunks in batch for c in chunks]
-            return batch, self.embedder.embed(texts) if texts else None
+            chunks = [c for *_, doc_chunks in batch for c in doc_chunks]
+            return batch, *(embed_chunks(self.embedder, chunks) if chunks else (None, None))
 
         def write(item):
-            batch, vectors = item
+            batch, vectors, sentence_means = item
+            if sentence_means is not None:  # before the chunks: never a chunk vouched for
+                keys = [d.key for _, d, _ in batch if isinstance(d, Document)]
+                chunks = [c for *_, doc_chunks in batch for c in doc_chunks]
+                self.sentences.put(keys, chunks, sentence_means)
             for candidate, loaded, _ in batch:
                 manifest.skipped.pop(candidate.key, None)
                 manifest.duplicates.pop(candidate.key, None)

@@ -13,9 +13,9 @@ from assistant import Answer, Assistant, QueryError, TextDelta, Turn
 from assistant.citations import parse_citations
 from assistant.generators.base import ABSTAIN_TEXT
 from assistant.retrieval import rrf
-from assistant.sentences import sentence_spans, split_sentences
 from assistant.types import RetrievedChunk
 from assistant.wiring import build_indexer
+from index.sentences import sentence_spans, split_sentences
 
 DEV = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines()]
 ANSWERABLE = [q for q in DEV if q["answerable"] and q["type"] != "multilingual"]

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from conftest import QUESTIONS, SEEDS
 
-from assistant.sentences import split_sentences
 from assistant.wiring import build_indexer
 from index.chunking import Chunker
 from index.cleaning import clean_text
@@ -18,6 +17,7 @@ from index.embedders import EmbedderError, SentenceTransformerEmbedder
 from index.embedders import export as onnx_export
 from index.embedders.export import ExportUnavailable, exported_model, model_key
 from index.embedders.onnx import OnnxEncoder
+from index.sentences import split_sentences
 
 DEV = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines()]
 WITH_SOURCES = [q for q in DEV if q["sources"]]

@@ -24,7 +24,7 @@ JUDGE_SYSTEM = (
 
 def judge_prompt(answer: Answer) -> tuple[str, int]:
     """The judge's prompt for ``answer`` and its number of sentences."""
-    from assistant.sentences import sentence_spans
+    from index.sentences import sentence_spans
 
     sentences = [answer.text[a:b] for a, b in sentence_spans(answer.text)]
     cited_all = sorted({int(n) for c in answer.citations for n in [c.n]})

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -26,10 +26,12 @@ from assistant import answer_rules
 from assistant.answer_rules import Frame
 from assistant.generators.base import ABSTAIN_TEXT, Generator
 from assistant.question_parts import follow_up_question, split_parts
-from assistant.sentences import sentence_spans
 from assistant.types import Citation, Generation, RetrievedChunk, StreamEvent, TextDelta, Turn
+from index.embedders.onnx import SpanMeans
 from index.lexical import tokenize
 from index.protocols import Embedder
+from index.sentence_vectors import pooled
+from index.sentences import sentence_spans
 
 _ANAPHOR = re.compile(r"(This|These|That|Those|Such|It|They|Its|Their)\b")
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*[A-Za-z0-9]")
@@ -160,9 +162,15 @@ class ExtractiveGenerator(Generator):
         *,
         abstain_threshold: float,
         max_sentences: int,
+        sentence_vectors: Callable[[Sequence[str]], Mapping[str, SpanMeans]] | None = None,
     ):
-        """``document_frequency(token)`` is the share of chunks holding a BM25 token (0..1)."""
+        """``document_frequency(token)`` is the share of chunks holding a BM25 token (0..1).
+
+        ``sentence_vectors(chunk_ids)`` gives the index's stored sentence means
+        (``index.sentence_vectors``); sentences without them are embedded when asked.
+        """
         self.embedder = embedder
+        self.sentence_vectors = sentence_vectors
         self.document_frequency = document_frequency
         self.abstain_threshold = abstain_threshold
         self.max_sentences = max_sentences
@@ -336,7 +344,7 @@ class ExtractiveGenerator(Generator):
         if not spans:
             return []
         known = frozenset().union(*(answer_rules.inner_capitalised(s.text) for s in sources))
-        vectors = self.embedder.embed([question] + [s[3] for s in spans])
+        vectors = self._vectors(question, spans, sources)
         similarities = np.clip(vectors[1:] @ vectors[0], 0.0, 1.0)
         candidates = []
         for (index, start, end, text), dense in zip(spans, similarities, strict=True):
@@ -359,6 +367,28 @@ class ExtractiveGenerator(Generator):
                 )
             )
         return candidates
+
+    def _vectors(
+        self,
+        question: str,
+        units: Sequence[tuple[int, int, int, str]],
+        sources: Sequence[RetrievedChunk],
+    ) -> np.ndarray:
+        """The question's vector, then each unit's: from the index's sentence vectors when it
+        has them (no forward pass), else embedded now."""
+        ids = list(dict.fromkeys(sources[u[0]].chunk_id for u in units))
+        stored = self.sentence_vectors(ids) if self.sentence_vectors and ids else {}
+        out = np.zeros((len(units) + 1, self.embedder.dimension), dtype=np.float32)
+        missing: list[int] = []
+        for row, (index, start, end, _) in enumerate(units, start=1):
+            vector = pooled(stored.get(sources[index].chunk_id), start, end)
+            if vector is None:
+                missing.append(row)
+            else:
+                out[row] = vector
+        embedded = self.embedder.embed([question] + [units[row - 1][3] for row in missing])
+        out[[0, *missing]] = embedded
+        return out
 
     def _compose(
         self,

@@ -43,7 +43,7 @@ from index.errors import RagError
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
-    from index.embedders.onnx import OnnxEncoder
+    from index.embedders.onnx import OnnxEncoder, SpanMeans
     from index.embedders.torch import TorchEncoder
 
     Encoder = OnnxEncoder | TorchEncoder
@@ -277,6 +277,17 @@ class SentenceTransformerEmbedder:
             while len(self._cache) > CACHE_ENTRIES:
                 self._cache.popitem(last=False)
         return out
+
+    def embed_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[SpanMeans] | None]:
+        """``embed(texts)`` (uncached) and, on onnxruntime, each text's mean token states over
+        its character ``spans`` from the same forward pass (``OnnxEncoder.encode_spans``);
+        None for those on an engine that does not expose its token states."""
+        encoder = self.encoder
+        if not texts or not hasattr(encoder, "encode_spans"):
+            return self.embed(texts), None
+        return encoder.encode_spans(texts, spans, batch_size=self.batch_size)
 
     def embed_query(self, text: str) -> np.ndarray:
         """Embed one query; returns a vector of length ``dimension``."""

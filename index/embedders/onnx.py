@@ -8,6 +8,7 @@ itself is made once per model by ``index.embedders.export``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +74,32 @@ class OnnxEncoder:
             out[rows] = self._forward([encodings[i] for i in rows])
         return out
 
-    def _forward(self, batch: list) -> np.ndarray:
+    def encode_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], batch_size: int = 64
+    ) -> tuple[np.ndarray, list[SpanMeans]]:
+        """``encode(texts)``, plus each text's token states averaged over each character span.
+
+        The span means come from the same forward pass (no second one): for span ``(a, b)``
+        of ``texts[i]`` the mean of the hidden states of the word pieces inside it, special
+        tokens left out, not normalised (so means of adjacent spans can be merged, weighted
+        by their counts). A span cut off by truncation gets count 0.
+        """
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        means: list[SpanMeans] = [SpanMeans.empty(self.dimension)] * len(texts)
+        if not texts:
+            return out, means
+        encodings = self.tokenizer.encode_batch(list(texts))
+        lengths = [len(e.ids) for e in encodings]
+        for rows in _length_batches(lengths, batch_size):
+            batch = [encodings[i] for i in rows]
+            hidden, mask = self._hidden(batch)
+            out[rows] = _normalised(_pool(hidden, mask, self.pooling))
+            for row, i in enumerate(rows):
+                means[i] = span_means(hidden[row, : lengths[i]], encodings[i], spans[i])
+        return out, means
+
+    def _hidden(self, batch: list) -> tuple[np.ndarray, np.ndarray]:
+        """The token states of a batch (rows padded to its longest) and the attention mask."""
         width = max(len(e.ids) for e in batch)
         ids = np.zeros((len(batch), width), dtype=np.int64)
         types = np.zeros_like(ids)
@@ -84,10 +110,58 @@ class OnnxEncoder:
             types[row, :n] = encoding.type_ids
             mask[row, :n] = 1
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-        hidden = self.session.run(None, {k: feeds[k] for k in self.input_names})[0]
-        vectors = _pool(hidden, mask, self.pooling)
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.maximum(norms, 1e-12)
+        return self.session.run(None, {k: feeds[k] for k in self.input_names})[0], mask
+
+    def _forward(self, batch: list) -> np.ndarray:
+        hidden, mask = self._hidden(batch)
+        return _normalised(_pool(hidden, mask, self.pooling))
+
+
+@dataclass(frozen=True)
+class SpanMeans:
+    """Mean token states over character spans of one text: ``spans`` (n, 2) int32,
+    ``counts`` (n,) int32 word pieces per span, ``means`` (n, dimension) float32."""
+
+    spans: np.ndarray
+    counts: np.ndarray
+    means: np.ndarray
+
+    @classmethod
+    def empty(cls, dimension: int) -> SpanMeans:
+        """No spans."""
+        none = np.zeros((0, 2), dtype=np.int32)
+        return cls(none, np.zeros(0, dtype=np.int32), np.zeros((0, dimension), np.float32))
+
+
+def span_means(hidden: np.ndarray, encoding, spans: Sequence[tuple[int, int]]) -> SpanMeans:
+    """Mean of ``hidden`` (one text's token states, unpadded) over the word pieces of each span.
+
+    A word piece belongs to a span when its characters lie inside it (offsets from the
+    tokenizer; special tokens have empty offsets and belong to none).
+    """
+    offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)
+    real = offsets[:, 1] > offsets[:, 0]
+    starts = np.where(real, offsets[:, 0], -1)
+    ends = np.where(real, offsets[:, 1], -1)
+    covered = int(ends.max(initial=0))  # the last character the model saw (truncation)
+    sums = np.concatenate([np.zeros((1, hidden.shape[1]), np.float64), np.cumsum(hidden, 0)])
+    result = np.zeros((len(spans), hidden.shape[1]), dtype=np.float32)
+    counts = np.zeros(len(spans), dtype=np.int32)
+    for n, (a, b) in enumerate(spans):
+        if b > covered:
+            continue
+        inside = np.flatnonzero((starts >= a) & (ends <= b) & real)
+        if inside.size == 0:
+            continue
+        first, last = int(inside[0]), int(inside[-1]) + 1
+        counts[n] = last - first
+        result[n] = (sums[last] - sums[first]) / (last - first)
+    return SpanMeans(np.asarray(spans, dtype=np.int32).reshape(-1, 2), counts, result)
+
+
+def _normalised(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
 
 
 def _length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.sentences import split_sentences
 from assistant.settings import Settings
 from assistant.wiring import build_lexical, build_store
 from index.cleaning import clean_text
 from index.documents import Chunk
+from index.sentences import split_sentences
 
 SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
