@@ -140,22 +140,18 @@ def span_means(hidden: np.ndarray, encoding, spans: Sequence[tuple[int, int]]) -
     tokenizer; special tokens have empty offsets and belong to none).
     """
     offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)
-    real = offsets[:, 1] > offsets[:, 0]
-    starts = np.where(real, offsets[:, 0], -1)
-    ends = np.where(real, offsets[:, 1], -1)
-    covered = int(ends.max(initial=0))  # the last character the model saw (truncation)
-    sums = np.concatenate([np.zeros((1, hidden.shape[1]), np.float64), np.cumsum(hidden, 0)])
+    real = np.flatnonzero(offsets[:, 1] > offsets[:, 0])
+    starts, ends = offsets[real, 0], offsets[real, 1]  # both ascending
+    covered = int(ends[-1]) if len(ends) else 0  # the last character the model saw
     result = np.zeros((len(spans), hidden.shape[1]), dtype=np.float32)
     counts = np.zeros(len(spans), dtype=np.int32)
-    for n, (a, b) in enumerate(spans):
-        if b > covered:
+    firsts = np.searchsorted(starts, [a for a, _ in spans], side="left")
+    lasts = np.searchsorted(ends, [b for _, b in spans], side="right")
+    for n, (first, last) in enumerate(zip(firsts.tolist(), lasts.tolist(), strict=True)):
+        if last <= first or spans[n][1] > covered:
             continue
-        inside = np.flatnonzero((starts >= a) & (ends <= b) & real)
-        if inside.size == 0:
-            continue
-        first, last = int(inside[0]), int(inside[-1]) + 1
         counts[n] = last - first
-        result[n] = (sums[last] - sums[first]) / (last - first)
+        result[n] = hidden[real[first] : real[last - 1] + 1].mean(axis=0)
     return SpanMeans(np.asarray(spans, dtype=np.int32).reshape(-1, 2), counts, result)
 
 
