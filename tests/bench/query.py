@@ -14,6 +14,7 @@ from measure import Row, rag, row, run_process, timed
 from assistant.answering import Assistant
 from assistant.evaluation import same_file
 from assistant.evaluation.questions import load_questions
+from assistant.reranking import IdentityReranker
 from assistant.retrieval import HybridRetriever
 from assistant.settings import Settings
 from assistant.wiring import build, build_indexer
@@ -66,6 +67,40 @@ def latency_rows(
     return rows
 
 
+def reranker_rows(retriever: HybridRetriever, questions: list[str], rounds: int) -> list[Row]:
+    """Hybrid retrieval on the seeds with the configured reranker, and without one (reference)."""
+    reranker = retriever.reranker
+    samples = {}
+    for name in (reranker.name, "none"):
+        retriever.reranker = reranker if name == reranker.name else IdentityReranker()
+        retriever.retrieve(questions[0])
+        samples[name] = [
+            1000 * timed(lambda q=q: retriever.retrieve(q), retriever.embedder.clear_cache)
+            for _ in range(rounds)
+            for q in questions
+        ]
+    retriever.reranker = reranker
+    ranked = samples[reranker.name]
+    return [
+        row(
+            SECTION,
+            "retrieval hybrid + reranker, seeds",
+            "ms",
+            ranked,
+            target="p50 < 15 ms",
+            met=statistics.median(ranked) < 15,
+            note=f"reranker '{reranker.name}', depth {reranker.depth}; query embedding included",
+        ),
+        row(
+            SECTION,
+            "retrieval hybrid, no reranker, seeds",
+            "ms",
+            samples["none"],
+            note="reference: what the reranker adds",
+        ),
+    ]
+
+
 def hit_at_3(retriever: HybridRetriever, questions) -> float:
     """Share of answerable questions whose gold file is among the top 3 hybrid results."""
     answerable = [q for q in questions if q.sources]
@@ -97,6 +132,8 @@ def bench_query(
     rows = latency_rows(
         "seeds", retriever, texts, rounds, {"hybrid": ("p50 < 10 ms, p95 < 20 ms", 20.0)}
     )
+
+    rows += reranker_rows(retriever, texts, rounds)
 
     hits = {
         "default": hit_at_3(retriever, questions),

@@ -5,6 +5,7 @@ samples); ratios pair the repetitions of one run. Usage:
 
     python tests/bench/run.py            # the full run (a few minutes on 2 cores)
     python tests/bench/run.py --quick    # a smaller corpus, one round; results not written
+    python tests/bench/run.py --only query   # some sections only; results not written
 """
 
 from __future__ import annotations
@@ -103,6 +104,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notes", type=int, default=1000, help="small files to re-index")
     parser.add_argument("--scales", default="10000,100000", help="synthetic store sizes")
     parser.add_argument("--large-files", type=int, default=24, help="large files (20-45 MB)")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated sections to run (indexing, no-change, index memory, large files, "
+        "query, start-up; start-up needs query); results not written",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.articles, args.notes, args.scales = 1, 40, 200, "10000"
@@ -140,7 +147,13 @@ def main(argv: list[str] | None = None) -> int:
             ),
             ("start-up", lambda: bench_startup(work / "seeds", max(args.rounds, 5))),
         ]
+        only = {s.strip() for s in args.only.split(",") if s.strip()}
+        unknown = only - {name for name, _ in steps}
+        if unknown:
+            parser.error(f"unknown section(s) for --only: {', '.join(sorted(unknown))}")
         for name, step in steps:
+            if only and name not in only:
+                continue
             print(f"-- {name}", flush=True)
             found = step()
             for r in found:
@@ -154,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     table = markdown(rows, info, params)
     print(table)
-    if not args.quick:
+    if not args.quick and not args.only:
         (HERE / "RESULTS.md").write_text(table, encoding="utf-8")
         (HERE / "results.json").write_text(
             json.dumps(
