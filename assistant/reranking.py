@@ -12,7 +12,9 @@ so one story copied five times does not fill the top five.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence, Set
 from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
@@ -59,6 +61,7 @@ class SignalReranker:
     def __init__(self, depth: int = 20):
         """``depth``: fused candidates reranked (the rest are never seen)."""
         self.depth = depth
+        self._tokens = TokenCache()
 
     def rerank(self, query: str, chunks: Sequence[RetrievedChunk]) -> list[RetrievedChunk]:
         """``chunks`` reordered by the combined score (stored in ``score``), near-duplicates
@@ -71,7 +74,7 @@ class SignalReranker:
             return []
         fr = answer_rules.frame(query)
         tokens = tokenize(query)
-        sequences = [tokenize(f"{c.title or ''}\n{c.text}") for c in chunks]
+        sequences = [self._tokens.tokens(f"{c.title or ''}\n{c.text}") for c in chunks]
         bags = [set(seq) for seq in sequences]
         weights = {
             t: math.log(1.0 + len(bags) / (1 + sum(t in bag for bag in bags))) for t in tokens
@@ -91,7 +94,7 @@ class SignalReranker:
 
 
 def fold_duplicates(
-    chunks: Sequence[RetrievedChunk], bags: Sequence[set[str]] | None = None
+    chunks: Sequence[RetrievedChunk], bags: Sequence[Set[str]] | None = None
 ) -> list[RetrievedChunk]:
     """``chunks`` without those nearly repeating an earlier (better) one.
 
@@ -99,12 +102,48 @@ def fold_duplicates(
     """
     if bags is None:
         bags = [set(tokenize(c.text)) for c in chunks]
-    kept: list[tuple[RetrievedChunk, set[str]]] = []
+    kept: list[tuple[RetrievedChunk, Set[str]]] = []
     for chunk, tokens in zip(chunks, bags, strict=True):
-        if any(
-            tokens and len(tokens & other) / len(tokens | other) >= DUPLICATE_JACCARD
-            for _, other in kept
-        ):
+        if tokens and any(_near_duplicates(tokens, other) for _, other in kept):
             continue
         kept.append((chunk, tokens))
     return [chunk for chunk, _ in kept]
+
+
+def _near_duplicates(one: Set[str], other: Set[str]) -> bool:
+    """Jaccard similarity at least ``DUPLICATE_JACCARD``.
+
+    It is at most the ratio of the two sizes, so most pairs are settled without intersecting
+    (0.99 of the limit keeps float rounding on the safe side); the union's size is counted,
+    not built.
+    """
+    small, large = sorted((len(one), len(other)))
+    if small < 0.99 * DUPLICATE_JACCARD * large:
+        return False
+    shared = len(one & other)
+    return shared / (len(one) + len(other) - shared) >= DUPLICATE_JACCARD
+
+
+class TokenCache:
+    """``tokenize`` of passage texts, remembered: the same passages come back question after
+    question, and tokenizing twenty of them is most of the reranker's time. Bounded, LRU,
+    thread-safe (one reranker serves every session)."""
+
+    def __init__(self, entries: int = 1024):
+        self.entries = entries
+        self._cache: OrderedDict[str, list[str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def tokens(self, text: str) -> list[str]:
+        """``tokenize(text)``; the list is shared, so callers must not change it."""
+        with self._lock:
+            found = self._cache.get(text)
+            if found is not None:
+                self._cache.move_to_end(text)
+                return found
+        found = tokenize(text)
+        with self._lock:
+            self._cache[text] = found
+            while len(self._cache) > self.entries:
+                self._cache.popitem(last=False)
+        return found
