@@ -245,7 +245,8 @@ class LexicalIndex:
 
     def refresh(self) -> None:
         """Make sure the in-memory index matches the store's current generation."""
-        generation = self._version(self.store.generation())
+        version = getattr(self.store, "version", None)  # one read of the store, not two
+        generation = str(version()) if version is not None else str(self.store.generation())
         if self._snapshot and self._snapshot.generation == generation:
             return
         with self._lock:
@@ -268,8 +269,9 @@ class LexicalIndex:
         tokens = [t for t in tokenize(query) if t in vocab]
         if not tokens:
             return []
+        # n_threads=0 scores in this thread; any other value starts a thread pool per query.
         docs, scores = retriever.retrieve(
-            [tokens], k=min(n, len(ids)), show_progress=False, n_threads=1
+            [tokens], k=min(n, len(ids)), show_progress=False, n_threads=0
         )
         return [
             LexicalHit(ids[int(d)], float(s))
