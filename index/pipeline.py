@@ -387,9 +387,11 @@ class Indexer:
         # New versions first, then remove the old ones: a reader never sees a file missing.
         self.store.upsert(chunks, vectors)
         reached("chunks-written")
+        keep = {c.id for c in chunks}
+        # One query for the whole group (chunk ids are unique across files).
+        stale = self.store.ids_for(*(document.key for document, _ in group))
+        self.store.delete([i for i in stale if i not in keep])
         for document, doc_chunks in group:
-            keep = {c.id for c in doc_chunks}
-            self.store.delete([i for i in self.store.ids_for(document.key) if i not in keep])
             previous = manifest.files.get(document.key)
             manifest.files[document.key] = FileEntry(
                 document.content_hash, document.source, len(doc_chunks)
