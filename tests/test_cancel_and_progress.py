@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from conftest import ROOT
 from test_crash_and_server import assert_consistent, make_corpus, rag_env
 
@@ -88,3 +89,32 @@ def test_ctrl_c_stops_rag_index_cleanly_and_the_next_run_finishes(tmp_path, embe
     assert assert_consistent(settings, embedder) > 0
     added = int(again.stdout.split(" added")[0].split()[-1])
     assert added > 0 and " unchanged" in again.stdout  # it finished what the run left
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_reading_and_writing_stages_yield_the_cores_to_the_model():
+    """The side stages run at a lower CPU priority than the thread that embeds."""
+    import os
+    import threading
+
+    from index.stages import SIDE_STAGE_NICENESS, Stages
+
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    seen: dict[str, int] = {}
+
+    def produce(stop):
+        seen["load"] = niceness()
+        yield 1
+
+    def transform(item):
+        seen["embed"] = niceness()
+        return item
+
+    def consume(item):
+        seen["write"] = niceness()
+
+    assert Stages(produce, transform, consume).run()
+    expected = min(seen["embed"] + SIDE_STAGE_NICENESS, 19)
+    assert seen == {"load": expected, "embed": seen["embed"], "write": expected}
