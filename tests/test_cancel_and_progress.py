@@ -44,6 +44,31 @@ def test_progress_lines_without_a_terminal_count_files_chunks_speed_and_time_lef
     assert all(m.group(4) for m in progress)  # a time left on every line
 
 
+def test_the_page_draws_each_batch_as_files_chunks_speed_and_time_left(tmp_path, embedder):
+    """The UI's meter: Gradio's progress is called in the event's context from the writer."""
+    import contextvars
+    import threading
+
+    from ui.documents import on_page
+
+    event = contextvars.ContextVar("event", default=None)
+    event.set("upload-1")  # Gradio finds the page to update in context variables like this
+    drawn: list[tuple[str | None, str, float, str]] = []
+
+    def progress(fraction, desc=None):
+        drawn.append((event.get(), threading.current_thread().name, fraction, desc))
+
+    settings, docs = _settings(tmp_path)
+    make_corpus(docs, 60)
+    report = build_indexer(settings, embedder, progress=on_page(progress, start=0.1)).run([docs])
+    assert len(drawn) >= 2
+    assert {(e, thread) for e, thread, *_ in drawn} == {("upload-1", "index-write")}
+    fractions = [f for *_, f, _ in drawn]
+    assert fractions == sorted(fractions) and fractions[0] > 0.1 and fractions[-1] == 1.0
+    assert all(LINE.match(desc) for *_, desc in drawn), drawn
+    assert LINE.match(drawn[-1][3]).group(3) == str(report.chunks_written)
+
+
 def test_cancel_mid_run_keeps_a_consistent_index_and_the_next_run_completes_it(tmp_path, embedder):
     settings, docs = _settings(tmp_path)
     make_corpus(docs, 200)
