@@ -233,14 +233,23 @@ def violations(fr: Frame, passage: str, tokens: Sequence[str] | None = None) -> 
     ``tokens`` are the passage's ``tokenize`` tokens when the caller already has them.
     """
     problems = []
-    years = set(YEAR.findall(passage))
-    for year in sorted(fr.years - years):
-        other = ", ".join(sorted(years)) if years else "no year"
-        problems.append(f"asks about {year}, the passage has {other}")
-    numbers = {_plain_number(n) for n in NUMERAL.findall(passage)}
-    problems += [f"asks about {n}, not in the passage" for n in sorted(fr.numbers - numbers)]
-    words = set(re.findall(r"[a-z]+", passage.lower()))
-    problems += [f"asks for the {q} one, the passage never says {q}" for q in fr.qualifiers - words]
+    # Each scan of the passage only for a constraint the question has (the reranker asks
+    # this of twenty passages per question).
+    if fr.years:
+        years = set(YEAR.findall(passage))
+        for year in sorted(fr.years - years):
+            other = ", ".join(sorted(years)) if years else "no year"
+            problems.append(f"asks about {year}, the passage has {other}")
+    if fr.numbers:
+        numbers = {_plain_number(n) for n in NUMERAL.findall(passage)}
+        problems += [f"asks about {n}, not in the passage" for n in sorted(fr.numbers - numbers)]
+    if fr.qualifiers:
+        words = set(re.findall(r"[a-z]+", passage.lower()))
+        problems += [
+            f"asks for the {q} one, the passage never says {q}" for q in fr.qualifiers - words
+        ]
+    if not fr.entities:
+        return problems
     sequence = [t for t in (tokenize(passage) if tokens is None else tokens) if len(t) > 2]
     tokens = set(sequence)
     for entity, phrase in zip(fr.entities, fr.phrases, strict=True):
