@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from assistant import answer_rules
+from assistant.answer_patterns import DATELINE
 from assistant.answer_rules import Frame
 from assistant.generators.base import ABSTAIN_TEXT, Generator
 from assistant.question_parts import follow_up_question, split_parts
@@ -91,6 +92,9 @@ NAME_ABSENT_LIMIT = 0.3
 # Another source disagrees when its best sentence scores this close to the chosen one.
 CONFLICT_RATIO = 0.85
 CONFLICT_NOTE = "The sources disagree:"
+# A sentence scoring this close to the best one and giving its value more completely (the
+# date with its year) is quoted instead.
+COMPLETE_RATIO = 0.9
 
 
 # Said when the question and the passages are in different scripts (a Chinese question over
@@ -272,7 +276,9 @@ class ExtractiveGenerator(Generator):
     def _choose(self, candidates: list[_Candidate], weights: dict[str, float]) -> list[_Candidate]:
         """The best sentence, plus sentences that add question terms or continue it."""
         ranked = sorted(candidates, key=lambda c: -c.score)
-        best = ranked[0]
+        best = _most_complete(ranked)
+        ranked.remove(best)
+        ranked.insert(0, best)
         chosen = [best]
         covered = set(best.covered)
         for candidate in ranked[1:]:
@@ -330,7 +336,9 @@ class ExtractiveGenerator(Generator):
         ]
         spans = [
             s
-            for s in _sentence_units([sources[i] for i in usable], usable)
+            for s in _sentence_units(
+                [sources[i] for i in usable], usable, dateline=fr.wanted == "date"
+            )
             if not answer_rules.unquotable(s[3], fr.tokens)
         ]
         if not spans:
@@ -453,19 +461,45 @@ def _digits(values: tuple[str, ...]) -> set[str]:
     }
 
 
+def _only_dateline(text: str) -> bool:
+    match = DATELINE.match(text + " ")
+    return match is not None and match.end() >= len(text)
+
+
 def _words(values: tuple[str, ...]) -> set[str]:
     return {t for v in values for t in tokenize(v)}
 
 
+def _most_complete(ranked: list[_Candidate]) -> _Candidate:
+    """The best sentence, or a near one giving the same value more completely.
+
+    "Released in Japan on April 29." and "... published in Japan on April 29, 2015." agree;
+    the second, with the year, is the better quote when it scores nearly as well.
+    """
+    best = ranked[0]
+    for other in ranked[1:]:
+        if other.score < COMPLETE_RATIO * best.score:
+            break
+        if other.type_match > best.type_match and any(
+            v.casefold() in w.casefold() or w.casefold() in v.casefold()
+            for v in best.values
+            for w in other.values
+        ):
+            return other
+    return best
+
+
 def _sentence_units(
-    sources: Sequence[RetrievedChunk], indexes: Sequence[int]
+    sources: Sequence[RetrievedChunk], indexes: Sequence[int], dateline: bool = False
 ) -> list[tuple[int, int, int, str]]:
     """``(source index, start, end, text)`` of each sentence worth quoting.
 
     A sentence that opens with a pronoun ("This crackdown ...", "These capabilities ...")
     is joined with the sentence before it, so the quote says what it refers to. Sentences
     seen in an earlier (higher-ranked) overlapping chunk are not repeated. ``indexes[i]`` is
-    the position of ``sources[i]`` among all sources (its citation number - 1).
+    the position of ``sources[i]`` among all sources (its citation number - 1). With
+    ``dateline`` (a "when" question), a passage's opening publication date is read with its
+    first sentence: an undated statement of the event is then dated by its page, weakly.
     """
     units: list[tuple[int, int, int, str]] = []
     seen: set[tuple[str, int, int]] = set()
@@ -474,6 +508,8 @@ def _sentence_units(
         for i, (start, end) in enumerate(spans):
             if i > 0 and _ANAPHOR.match(source.text, start):
                 start = spans[i - 1][0]
+            elif i == 1 and dateline and _only_dateline(source.text[spans[0][0] : spans[0][1]]):
+                start = spans[0][0]
             text = source.text[start:end]
             key = (source.source, source.start + start, source.start + end)
             if len(text) >= 12 and key not in seen:
