@@ -266,15 +266,17 @@ def strip_instructions(question: str) -> str:
     return " ".join(kept) or question
 
 
-def unquotable(text: str, question_tokens: frozenset[str]) -> bool:
+def unquotable(text: str, question_tokens: frozenset[str], heading: bool = True) -> bool:
     """True for text never worth quoting: headings, furniture, questions, instructions.
 
     Also a sentence that only restates the question (no token the question lacks).
+    ``heading=False`` skips the heading test (a fact-box label with its value is short and
+    capitalised like a heading, but states something).
     """
     stripped = text.strip()
     if stripped.endswith(("?", "？")) or ADDRESSED.search(stripped) or FURNITURE.search(stripped):
         return True
-    if not CJK.search(stripped):
+    if heading and not CJK.search(stripped):
         words = re.findall(r"[A-Za-z][\w’'-]*", stripped)
         if not words:
             return True

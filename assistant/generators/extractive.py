@@ -19,6 +19,7 @@ import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -33,6 +34,9 @@ from index.lexical import tokenize
 from index.protocols import Embedder
 
 _ANAPHOR = re.compile(r"(This|These|That|Those|Such|It|They|Its|Their)\b")
+# A fact-box label ("Release date.", "Runner-up."): a few words without digits, read with
+# the fragment after it (its value, or the label after a value as in "Netherlands. Runner-up.").
+_LABEL = re.compile(r"[A-Za-z][\w’'-]*(?:\s+[A-Za-z][\w’'-]*){0,2}\s*[.:]")
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*[A-Za-z0-9]")
 _QUESTION_WORDS = frozenset(
     [
@@ -339,15 +343,15 @@ class ExtractiveGenerator(Generator):
             for s in _sentence_units(
                 [sources[i] for i in usable], usable, dateline=fr.wanted == "date"
             )
-            if not answer_rules.unquotable(s[3], fr.tokens)
+            if not answer_rules.unquotable(s.text, fr.tokens, heading=not s.fact_box)
         ]
         if not spans:
             return []
         known = frozenset().union(*(answer_rules.inner_capitalised(s.text) for s in sources))
-        vectors = self.embedder.embed([question] + [s[3] for s in spans])
+        vectors = self.embedder.embed([question] + [s.text for s in spans])
         similarities = np.clip(vectors[1:] @ vectors[0], 0.0, 1.0)
         candidates = []
-        for (index, start, end, text), dense in zip(spans, similarities, strict=True):
+        for (index, start, end, text, _), dense in zip(spans, similarities, strict=True):
             tokens = set(tokenize(text))
             covered = frozenset(t for t in weights if t in tokens)
             kind, values = answer_rules.answer_kind(fr, text, known)
@@ -470,6 +474,16 @@ def _words(values: tuple[str, ...]) -> set[str]:
     return {t for v in values for t in tokenize(v)}
 
 
+class _Unit(NamedTuple):
+    """A quotable span of ``sources[index].text``; ``fact_box``: a label with its value."""
+
+    index: int
+    start: int
+    end: int
+    text: str
+    fact_box: bool = False
+
+
 def _most_complete(ranked: list[_Candidate]) -> _Candidate:
     """The best sentence, or a near one giving the same value more completely.
 
@@ -491,8 +505,8 @@ def _most_complete(ranked: list[_Candidate]) -> _Candidate:
 
 def _sentence_units(
     sources: Sequence[RetrievedChunk], indexes: Sequence[int], dateline: bool = False
-) -> list[tuple[int, int, int, str]]:
-    """``(source index, start, end, text)`` of each sentence worth quoting.
+) -> list[_Unit]:
+    """The sentences worth quoting, as ``_Unit``s.
 
     A sentence that opens with a pronoun ("This crackdown ...", "These capabilities ...")
     is joined with the sentence before it, so the quote says what it refers to. Sentences
@@ -500,8 +514,9 @@ def _sentence_units(
     the position of ``sources[i]`` among all sources (its citation number - 1). With
     ``dateline`` (a "when" question), a passage's opening publication date is read with its
     first sentence: an undated statement of the event is then dated by its page, weakly.
+    A fact-box label ("Release date.", "Runner-up.") is also read with the fragment after it.
     """
-    units: list[tuple[int, int, int, str]] = []
+    units: list[_Unit] = []
     seen: set[tuple[str, int, int]] = set()
     for index, source in zip(indexes, sources, strict=True):
         spans = sentence_spans(source.text)
@@ -514,5 +529,12 @@ def _sentence_units(
             key = (source.source, source.start + start, source.start + end)
             if len(text) >= 12 and key not in seen:
                 seen.add(key)
-                units.append((index, start, end, text))
+                units.append(_Unit(index, start, end, text))
+        for (start, end), (_, value_end) in zip(spans, spans[1:], strict=False):
+            if _LABEL.fullmatch(source.text[start:end]):
+                key = (source.source, source.start + start, source.start + value_end)
+                if key not in seen:
+                    seen.add(key)
+                    text = source.text[start:value_end]
+                    units.append(_Unit(index, start, value_end, text, fact_box=True))
     return units
