@@ -222,7 +222,8 @@ ZH_KINDS = (
 # Lines that are page furniture, not statements: bylines, credits, share bars, timestamps.
 FURNITURE = re.compile(
     r"^(by\s+[A-Z][\w.-]+(\s+[A-Z][\w.-]+)*\s*$|updated?\b|published\b|posted\b|photo\b|image\b|"
-    r"source:|read more|click here|sign up|subscribe|advertisement|share this|all rights "
+    r"source:|read more|click here|sign up|subscribe|advertisement|share this|reviewed in\b|"
+    r"all rights "
     r"reserved|copyright|©)|cast and crew|followers,|\bfollowing\b.*\bposts\b|"
     r"\b(log ?in|sign ?in)\b.*\baccount\b|cookies?\b.*\b(accept|policy)",
     re.IGNORECASE,

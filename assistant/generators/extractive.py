@@ -24,7 +24,7 @@ from typing import NamedTuple
 import numpy as np
 
 from assistant import answer_rules
-from assistant.answer_patterns import DATELINE
+from assistant.answer_patterns import DATELINE, YEAR
 from assistant.answer_rules import Frame
 from assistant.generators.base import ABSTAIN_TEXT, Generator
 from assistant.question_parts import follow_up_question, split_parts
@@ -253,6 +253,12 @@ class ExtractiveGenerator(Generator):
             candidates = [
                 replace(c, relation_match=1.0) if c.covered & relation else c for c in candidates
             ]
+        # Prefer statements the asked year dates itself (in the sentence, or the opening of
+        # its passage) to ones whose page has the year only in another sentence ("... 2021 has
+        # been a year of progress" under a 2022 dateline). Abstaining when none is dated so
+        # was not measured to help; the passage-level check (``violations``) stays the rule.
+        dated = [c for c in candidates if fr.years and _dated(c, sources, fr.years)]
+        candidates = dated or candidates
         typed = [c for c in candidates if c.type_match > 0]
         if fr.wanted in REQUIRED_TYPES or (fr.wanted == "name" and fr.name_required):
             if not typed:
@@ -482,6 +488,16 @@ class _Unit(NamedTuple):
     end: int
     text: str
     fact_box: bool = False
+
+
+def _dated(candidate: _Candidate, sources: Sequence[RetrievedChunk], years: frozenset) -> bool:
+    """Whether the asked ``years`` are in the sentence or in its passage's opening sentence
+    (its dateline or headline, which date everything under it)."""
+    text = sources[candidate.source_index].text
+    spans = sentence_spans(text)
+    opening = text[: spans[0][1]] if spans else ""
+    found = set(YEAR.findall(candidate.text)) | set(YEAR.findall(opening))
+    return years <= found
 
 
 def _most_complete(ranked: list[_Candidate]) -> _Candidate:
