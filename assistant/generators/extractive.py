@@ -37,6 +37,8 @@ _ANAPHOR = re.compile(r"(This|These|That|Those|Such|It|They|Its|Their)\b")
 # A fact-box label ("Release date.", "Runner-up."): a few words without digits, read with
 # the fragment after it (its value, or the label after a value as in "Netherlands. Runner-up.").
 _LABEL = re.compile(r"[A-Za-z][\w’'-]*(?:\s+[A-Za-z][\w’'-]*){0,2}\s*[.:]")
+# A fact box's value is short too; a label before a whole sentence is a short sentence.
+FACT_WORDS = 6
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*[A-Za-z0-9]")
 _QUESTION_WORDS = frozenset(
     [
@@ -546,8 +548,9 @@ def _sentence_units(
             if len(text) >= 12 and key not in seen:
                 seen.add(key)
                 units.append(_Unit(index, start, end, text))
-        for (start, end), (_, value_end) in zip(spans, spans[1:], strict=False):
-            if _LABEL.fullmatch(source.text[start:end]):
+        for (start, end), (value_start, value_end) in zip(spans, spans[1:], strict=False):
+            value = source.text[value_start:value_end]
+            if _LABEL.fullmatch(source.text[start:end]) and len(value.split()) <= FACT_WORDS:
                 key = (source.source, source.start + start, source.start + value_end)
                 if key not in seen:
                     seen.add(key)
