@@ -163,6 +163,11 @@ QUALIFIERS = frozenset(
         "only",
     ]
 )
+# Words that make a company or body of a name ("the LEGO Group"): with the question's own
+# name they are that name again, not an answer to "who".
+NOT_NAMES |= frozenset(
+    ["group", "inc", "corp", "corporation", "company", "co", "ltd", "llc", "plc", "holdings"]
+)
 # Seasons and months are capitalised but name nothing a "who/which" question asks for.
 NOT_NAMES |= frozenset(
     [

@@ -2,7 +2,8 @@
 
 The more complete of two agreeing sentences, a dateline read with an undated statement of the
 asked event, a fact-box label read with its value, a statement the asked year dates itself,
-and the reranker's year agreement.
+the asked company with a suffix ("the X Group") as no answer to "who", and the reranker's
+year agreement.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ DOCS = {
     "brick-2021.txt": (
         "Jul 14, 2021 ... Ola Berg, then chief executive of the Brick Group, spoke at the forum."
     ),
+    # A sign-off naming the company, not its chief executive.
+    "kestrel.txt": "Mar 1, 2022 ... CEO, the Kestrel Group. The year brought progress.",
 }
 
 
@@ -85,6 +88,11 @@ def test_the_statement_the_asked_year_dates_is_preferred(small: Assistant) -> No
     answer = small.ask("Who was the chief executive of the Brick Group in 2021?")
     assert "Ola Berg" in answer.text and "Niels Holm" not in answer.text, answer.text
     assert [c.source for c in answer.citations] == ["brick-2021.txt"]
+
+
+def test_the_asked_company_with_a_suffix_is_no_answer_to_who(small: Assistant) -> None:
+    answer = small.ask("Who is the CEO of Kestrel?")
+    assert answer.abstained, answer.text
 
 
 def test_review_lines_are_page_furniture() -> None:
