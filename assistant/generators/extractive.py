@@ -19,12 +19,10 @@ import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import NamedTuple
 
 import numpy as np
 
 from assistant import answer_rules
-from assistant.answer_patterns import DATELINE, YEAR
 from assistant.answer_rules import Frame
 from assistant.generators.base import ABSTAIN_TEXT, Generator
 from assistant.question_parts import follow_up_question, split_parts
@@ -346,20 +344,16 @@ class ExtractiveGenerator(Generator):
             for i, s in enumerate(sources)
             if not answer_rules.violations(fr, f"{s.title or ''}\n{s.text}")
         ]
-        spans = [
-            s
-            for s in _sentence_units(
-                [sources[i] for i in usable], usable, dateline=fr.wanted == "date"
-            )
-            if not answer_rules.unquotable(s.text, fr.tokens, heading=not s.fact_box)
-        ]
+        spans = _sentence_units(
+            [sources[i] for i in usable], usable, fr.tokens, dateline=fr.wanted == "date"
+        )
         if not spans:
             return []
         known = frozenset().union(*(answer_rules.inner_capitalised(s.text) for s in sources))
-        vectors = self.embedder.embed([question] + [s.text for s in spans])
+        vectors = self.embedder.embed([question] + [s[3] for s in spans])
         similarities = np.clip(vectors[1:] @ vectors[0], 0.0, 1.0)
         candidates = []
-        for (index, start, end, text, _), dense in zip(spans, similarities, strict=True):
+        for (index, start, end, text), dense in zip(spans, similarities, strict=True):
             tokens = set(tokenize(text))
             covered = frozenset(t for t in weights if t in tokens)
             kind, values = answer_rules.answer_kind(fr, text, known)
@@ -474,22 +468,12 @@ def _digits(values: tuple[str, ...]) -> set[str]:
 
 
 def _only_dateline(text: str) -> bool:
-    match = DATELINE.match(text + " ")
+    match = answer_rules.DATELINE.match(text + " ")
     return match is not None and match.end() >= len(text)
 
 
 def _words(values: tuple[str, ...]) -> set[str]:
     return {t for v in values for t in tokenize(v)}
-
-
-class _Unit(NamedTuple):
-    """A quotable span of ``sources[index].text``; ``fact_box``: a label with its value."""
-
-    index: int
-    start: int
-    end: int
-    text: str
-    fact_box: bool = False
 
 
 def _dated(candidate: _Candidate, sources: Sequence[RetrievedChunk], years: frozenset) -> bool:
@@ -498,7 +482,7 @@ def _dated(candidate: _Candidate, sources: Sequence[RetrievedChunk], years: froz
     text = sources[candidate.source_index].text
     spans = sentence_spans(text)
     opening = text[: spans[0][1]] if spans else ""
-    found = set(YEAR.findall(candidate.text)) | set(YEAR.findall(opening))
+    found = set(answer_rules.YEAR.findall(candidate.text)) | set(answer_rules.YEAR.findall(opening))
     return years <= found
 
 
@@ -522,9 +506,12 @@ def _most_complete(ranked: list[_Candidate]) -> _Candidate:
 
 
 def _sentence_units(
-    sources: Sequence[RetrievedChunk], indexes: Sequence[int], dateline: bool = False
-) -> list[_Unit]:
-    """The sentences worth quoting, as ``_Unit``s.
+    sources: Sequence[RetrievedChunk],
+    indexes: Sequence[int],
+    question_tokens: frozenset[str],
+    dateline: bool = False,
+) -> list[tuple[int, int, int, str]]:
+    """``(source index, start, end, text)`` of each sentence worth quoting.
 
     A sentence that opens with a pronoun ("This crackdown ...", "These capabilities ...")
     is joined with the sentence before it, so the quote says what it refers to. Sentences
@@ -534,7 +521,7 @@ def _sentence_units(
     first sentence: an undated statement of the event is then dated by its page, weakly.
     A fact-box label ("Release date.", "Runner-up.") is also read with the fragment after it.
     """
-    units: list[_Unit] = []
+    units: list[tuple[int, int, int, str]] = []
     seen: set[tuple[str, int, int]] = set()
     for index, source in zip(indexes, sources, strict=True):
         spans = sentence_spans(source.text)
@@ -547,13 +534,17 @@ def _sentence_units(
             key = (source.source, source.start + start, source.start + end)
             if len(text) >= 12 and key not in seen:
                 seen.add(key)
-                units.append(_Unit(index, start, end, text))
+                if not answer_rules.unquotable(text, question_tokens):
+                    units.append((index, start, end, text))
         for (start, end), (value_start, value_end) in zip(spans, spans[1:], strict=False):
             value = source.text[value_start:value_end]
             if _LABEL.fullmatch(source.text[start:end]) and len(value.split()) <= FACT_WORDS:
                 key = (source.source, source.start + start, source.start + value_end)
-                if key not in seen:
+                text = source.text[start:value_end]
+                # Short and capitalised like a heading, but it states something.
+                if key not in seen and not answer_rules.unquotable(
+                    text, question_tokens, heading=False
+                ):
                     seen.add(key)
-                    text = source.text[start:value_end]
-                    units.append(_Unit(index, start, value_end, text, fact_box=True))
+                    units.append((index, start, value_end, text))
     return units
