@@ -472,6 +472,11 @@ def _only_dateline(text: str) -> bool:
     return match is not None and match.end() >= len(text)
 
 
+def _has_date(text: str) -> bool:
+    """Whether ``text`` names a year or a month of its own."""
+    return bool(answer_rules.YEAR.search(text) or answer_rules.MONTH_RE.search(text))
+
+
 def _words(values: tuple[str, ...]) -> set[str]:
     return {t for v in values for t in tokenize(v)}
 
@@ -518,7 +523,8 @@ def _sentence_units(
     seen in an earlier (higher-ranked) overlapping chunk are not repeated. ``indexes[i]`` is
     the position of ``sources[i]`` among all sources (its citation number - 1). With
     ``dateline`` (a "when" question), a passage's opening publication date is read with its
-    first sentence: an undated statement of the event is then dated by its page, weakly.
+    first sentence when that has no date of its own: the statement is then dated by its page,
+    weakly.
     A fact-box label ("Release date.", "Runner-up.") is also read with the fragment after it.
     """
     units: list[tuple[int, int, int, str]] = []
@@ -528,7 +534,12 @@ def _sentence_units(
         for i, (start, end) in enumerate(spans):
             if i > 0 and _ANAPHOR.match(source.text, start):
                 start = spans[i - 1][0]
-            elif i == 1 and dateline and _only_dateline(source.text[spans[0][0] : spans[0][1]]):
+            elif (
+                i == 1
+                and dateline
+                and _only_dateline(source.text[spans[0][0] : spans[0][1]])
+                and not _has_date(source.text[start:end])
+            ):
                 start = spans[0][0]
             text = source.text[start:end]
             key = (source.source, source.start + start, source.start + end)
