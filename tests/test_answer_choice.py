@@ -1,9 +1,9 @@
 """Which sentence the offline answerer quotes, on small documents of its own (real embedder).
 
 The more complete of two agreeing sentences, a dateline read with an undated statement of the
-asked event, a fact-box label read with its value, a statement the asked year dates itself,
-the asked company with a suffix ("the X Group") as no answer to "who", and the reranker's
-year agreement.
+asked event, a fact-box label read with its value, a statement the asked year dates itself, a
+camel-case name opening a sentence, the asked company with a suffix ("the X Group") as no
+answer to "who", and the reranker's year agreement.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from assistant import Assistant
-from assistant.answer_rules import unquotable
+from assistant.answer_rules import answer_kind, frame, unquotable
 from assistant.reranking import SignalReranker, year_share
 from assistant.types import RetrievedChunk
 from assistant.wiring import build_indexer
@@ -39,6 +39,8 @@ DOCS = {
     "brick-2021.txt": (
         "Jul 14, 2021 ... Ola Berg, then chief executive of the Brick Group, spoke at the forum."
     ),
+    # A camel-case name opening its sentence.
+    "hosting.txt": "QuickHost is among the first companies to offer model hosting in Norway.",
     # A sign-off naming the company, not its chief executive.
     "kestrel.txt": "Mar 1, 2022 ... CEO, the Kestrel Group. The year brought progress.",
 }
@@ -93,6 +95,13 @@ def test_the_statement_the_asked_year_dates_is_preferred(small: Assistant) -> No
 def test_the_asked_company_with_a_suffix_is_no_answer_to_who(small: Assistant) -> None:
     answer = small.ask("Who is the CEO of Kestrel?")
     assert answer.abstained, answer.text
+
+
+def test_a_camel_case_name_opening_a_sentence_is_a_name(small: Assistant) -> None:
+    answer = small.ask("Which company was among the first to offer model hosting in Norway?")
+    assert not answer.abstained and "QuickHost" in answer.text, answer.text
+    who = frame("Which company offers hosting?")
+    assert answer_kind(who, "Against all odds, hosting is offered.")[0] == 0.0
 
 
 def test_review_lines_are_page_furniture() -> None:
