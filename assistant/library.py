@@ -16,6 +16,7 @@ from assistant.sources import Sources
 from index.errors import RagError
 from index.loaders import LOADERS
 from index.pipeline import Indexer
+from index.progress import Progress
 from index.protocols import Embedder, KeywordIndex, VectorStore
 from index.runs import IndexReport, PathNotFound
 
@@ -89,7 +90,7 @@ class Library:
         paths: Sequence[Path],
         rebuild: bool = False,
         on_message: Callable[[str], None] | None = None,
-        progress: bool | None = None,
+        progress: bool | Callable[[Progress], None] | None = None,
     ) -> IndexReport:
         """Register ``paths`` (files or folders) and index them: new and changed files in,
         deleted ones out. With ``rebuild`` the index is rebuilt from every registered source.
@@ -110,7 +111,7 @@ class Library:
         self,
         rebuild: bool = False,
         on_message: Callable[[str], None] | None = None,
-        progress: bool | None = None,
+        progress: bool | Callable[[Progress], None] | None = None,
     ) -> IndexReport:
         """Bring the index in line with every registered source (``rebuild``: from scratch).
 

@@ -229,6 +229,7 @@ def build_indexer(
         embedder.max_tokens,
         chunk_size=settings.indexing.chunk_size,
         chunk_overlap=settings.indexing.chunk_overlap,
+        token_spans=embedder.token_spans,
     )
     extra = {} if on_message is None else {"on_message": on_message}
     return Indexer(

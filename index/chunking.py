@@ -4,13 +4,17 @@ llama-index's ``SentenceSplitter`` does the splitting, counting word pieces with
 own tokenizer and reserving room for the title prefix. Every chunk is then measured again as
 the embedder will see it (special tokens included) and split further if it would be truncated,
 so no chunk ever loses text to the model's input limit.
+
+Speed: a section is tokenized once, and the splitter's many counts (the whole section, then
+every sentence) are read from those word pieces' character spans instead of tokenizing each
+piece again; only a chunk close to the limit is tokenized again, exactly, before it is kept.
 """
 
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable
-from functools import cached_property
 
 from index.documents import Chunk, Document, SectionSpan, embedding_text
 
@@ -18,6 +22,9 @@ from index.documents import Chunk, Document, SectionSpan, embedding_text
 SPECIAL_TOKEN_MARGIN = 4
 # A title longer than this share of the limit is shortened in the embedding prefix.
 MAX_TITLE_SHARE = 0.25
+# A chunk whose span count is this close to the limit is counted again exactly: a span count
+# can be off by the pieces of a word cut at the chunk's edges.
+EXACT_COUNT_MARGIN = 16
 
 
 class Chunker:
@@ -29,27 +36,28 @@ class Chunker:
         max_tokens: int,
         chunk_size: int = 200,
         chunk_overlap: int = 30,
+        token_spans: Callable[[str], list[tuple[int, int]]] | None = None,
     ):
-        """``count_tokens`` counts word pieces with special tokens, as the embedder does."""
+        """``count_tokens`` counts word pieces with special tokens, as the embedder does;
+        ``token_spans`` (the embedder's word-piece spans) makes splitting faster."""
         self.count_tokens = count_tokens
+        self.token_spans = token_spans
         self.max_tokens = max_tokens
         self.chunk_size = min(chunk_size, max_tokens - SPECIAL_TOKEN_MARGIN)
         self.chunk_overlap = min(chunk_overlap, self.chunk_size // 4)
 
-    @cached_property
-    def _splitter(self):
-
-        return self._make_splitter(self.chunk_size, self.chunk_overlap)
-
-    def _make_splitter(self, size: int, overlap: int):
+    def _splitter(self, count: Callable[[str], int]):
         from llama_index.core.node_parser import SentenceSplitter
 
         # The splitter counts pieces without special tokens; SPECIAL_TOKEN_MARGIN covers them.
         return SentenceSplitter(
-            chunk_size=size,
-            chunk_overlap=overlap,
-            tokenizer=lambda text: range(max(self.count_tokens(text) - 2, 0)),
+            chunk_size=self.chunk_size,
+            chunk_overlap=self.chunk_overlap,
+            tokenizer=lambda text: range(count(text)),
         )
+
+    def _exact_pieces(self, text: str) -> int:
+        return max(self.count_tokens(text) - 2, 0)
 
     def split(self, document: Document) -> list[Chunk]:
         """Chunks of ``document`` in order; empty text gives no chunks.
@@ -63,12 +71,15 @@ class Chunker:
         prefix = embedding_text(title, "") if title else ""
         sections = document.sections or (SectionSpan(0, len(document.text)),)
         spans: list[tuple[int, int, SectionSpan]] = []
+        prefix_tokens = self.count_tokens(prefix) if prefix else 2
         for section in sections:
             part = document.text[section.start : section.end]
             if not part.strip():
                 continue
-            pieces = self._splitter.split_text_metadata_aware(part, prefix)
-            for start, end in self._fit(part, _locate(part, pieces), title):
+            pieces = self._counter(part)
+            splitter = self._splitter(self._exact_pieces if pieces is None else pieces)
+            located = _locate(part, splitter.split_text_metadata_aware(part, prefix))
+            for start, end in self._fit(part, located, title, pieces, prefix_tokens):
                 spans.append((section.start + start, section.start + end, section))
         return [
             Chunk(
@@ -99,16 +110,67 @@ class Chunker:
             title = title[: int(len(title) * 0.8)].rstrip()
         return title or None
 
-    def _fit(self, text: str, spans: list[tuple[int, int]], title: str | None):
+    def _counter(self, text: str) -> _SpanCounter | None:
+        if self.token_spans is None:
+            return None
+        return _SpanCounter(text, self.token_spans(text), self._exact_pieces)
+
+    def _fit(
+        self,
+        text: str,
+        spans: list[tuple[int, int]],
+        title: str | None,
+        pieces: _SpanCounter | None,
+        prefix_tokens: int,
+    ):
         """Yield spans, splitting any whose embedding text would exceed ``max_tokens``."""
         for start, end in spans:
-            if self.count_tokens(embedding_text(title, text[start:end])) <= self.max_tokens:
+            if self._fits(text, start, end, title, pieces, prefix_tokens):
                 yield start, end
             elif end - start <= 1:
                 continue  # a single character over the limit cannot happen with real tokenizers
             else:
                 middle = _split_point(text, start, end)
-                yield from self._fit(text, [(start, middle), (middle, end)], title)
+                yield from self._fit(
+                    text, [(start, middle), (middle, end)], title, pieces, prefix_tokens
+                )
+
+    def _fits(self, text, start, end, title, pieces, prefix_tokens) -> bool:
+        """Whether the chunk's embedding text is within ``max_tokens`` (exact near the limit)."""
+        if pieces is not None:
+            estimate = prefix_tokens + pieces.between(start, end)
+            if estimate <= self.max_tokens - EXACT_COUNT_MARGIN:
+                return True
+        return self.count_tokens(embedding_text(title, text[start:end])) <= self.max_tokens
+
+
+class _SpanCounter:
+    """Word pieces of substrings of one text, counted from one tokenization of the whole.
+
+    A piece the splitter asks about is found in the text (searching on from the last one, as
+    the splitter goes in order) and its word pieces are those whose spans lie inside it. A
+    piece not found in the text is tokenized on its own.
+    """
+
+    def __init__(self, text: str, spans: list[tuple[int, int]], fallback: Callable[[str], int]):
+        self.text = text
+        self.starts = [s for s, _ in spans]
+        self.ends = [e for _, e in spans]
+        self.fallback = fallback
+        self.cursor = 0
+
+    def __call__(self, piece: str) -> int:
+        at = self.text.find(piece, self.cursor)
+        if at < 0:
+            at = self.text.find(piece)
+        if at < 0:
+            return self.fallback(piece)
+        self.cursor = at
+        return self.between(at, at + len(piece))
+
+    def between(self, start: int, end: int) -> int:
+        """Word pieces lying wholly inside ``text[start:end]``."""
+        return max(bisect_right(self.ends, end) - bisect_left(self.starts, start), 0)
 
 
 def _locate(text: str, pieces: list[str]) -> list[tuple[int, int]]:

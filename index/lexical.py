@@ -103,9 +103,13 @@ def _stemmer():
 
 def tokenize(text: str) -> list[str]:
     """BM25 tokens: stemmed lower-case words without stopwords, CJK runs as bigrams."""
+    lowered = text.lower()
+    if not _CJK.search(lowered):  # the common case, without a CJK look at every word
+        words = [w for w in _WORD.findall(lowered) if w not in STOPWORDS]
+        return _stemmer().stemWords(words)
     tokens: list[str] = []
     words: list[str] = []
-    for match in _WORD.finditer(text.lower()):
+    for match in _WORD.finditer(lowered):
         word = match.group()
         cjk = _CJK.findall(word)
         if cjk:

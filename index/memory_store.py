@@ -100,11 +100,12 @@ class MemoryStore:
                 self._chunks[chunk.id] = _record(chunk)
                 self._vectors[chunk.id] = np.asarray(vector, dtype=np.float32).copy()
 
-    def ids_for(self, key: str) -> list[str]:
-        """Ids of all chunks of the document ``key``."""
+    def ids_for(self, *keys: str) -> list[str]:
+        """Ids of all chunks of the documents ``keys``."""
+        wanted = set(keys)
         with self._lock:
             self._ready()
-            return [i for i, c in self._chunks.items() if c.key == key]
+            return [i for i, c in self._chunks.items() if c.key in wanted]
 
     def delete(self, ids: Sequence[str]) -> None:
         """Delete chunks by id (missing ids are ignored)."""

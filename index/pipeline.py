@@ -59,9 +59,10 @@ class Indexer:
         state_dir: Path,
         max_file_bytes: int,
         on_message: Callable[[str], None] = log.info,
-        progress: bool | None = None,
+        progress: bool | Callable[[Progress], None] | None = None,
     ):
-        """``on_message`` receives one line per skipped file; ``progress`` None = if a tty."""
+        """``on_message`` receives one line per skipped file; ``progress``: True draws a bar,
+        None one if a tty, or a callable called with the ``Progress`` after every batch."""
         self.store = store
         self.embedder = embedder
         self.chunker = chunker
@@ -69,7 +70,8 @@ class Indexer:
         self.state_dir = state_dir
         self.max_file_bytes = max_file_bytes
         self.on_message = on_message
-        self.progress = sys.stderr.isatty() if progress is None else progress
+        self.on_progress = progress if callable(progress) else None
+        self.progress = sys.stderr.isatty() if progress is None else progress is True
         # Set from another thread (the UI's Cancel button) to stop after the current batch.
         self.cancel = threading.Event()
 
@@ -264,7 +266,7 @@ class Indexer:
         and memory stays flat. Chunks reach the store and then the manifest in file order,
         a batch at a time, so a crash or a cancel leaves what the manifest vouches for.
         """
-        meter = Progress(len(todo), self.on_message, self.progress)
+        meter = Progress(len(todo), self.on_message, self.progress, self.on_progress)
         saved = [time.monotonic()]
         # Content already indexed, by hash -> key: files this run does not touch, then each
         # document as it is loaded. Owned by the loading thread alone.
@@ -387,9 +389,11 @@ class Indexer:
         # New versions first, then remove the old ones: a reader never sees a file missing.
         self.store.upsert(chunks, vectors)
         reached("chunks-written")
+        keep = {c.id for c in chunks}
+        # One query for the whole group (chunk ids are unique across files).
+        stale = self.store.ids_for(*(document.key for document, _ in group))
+        self.store.delete([i for i in stale if i not in keep])
         for document, doc_chunks in group:
-            keep = {c.id for c in doc_chunks}
-            self.store.delete([i for i in self.store.ids_for(document.key) if i not in keep])
             previous = manifest.files.get(document.key)
             manifest.files[document.key] = FileEntry(
                 document.content_hash, document.source, len(doc_chunks)

@@ -2,7 +2,8 @@
 
 On a terminal it is a tqdm bar over files with chunks and chunks/s beside it (tqdm shows the
 time left); elsewhere (a log, the UI's server log, CI) a plain line every tenth of the files or
-every ``PLAIN_EVERY_S`` seconds, whichever comes first.
+every ``PLAIN_EVERY_S`` seconds, whichever comes first. A caller that draws its own progress
+(the UI) passes ``on_update``, called with the meter after every batch written.
 """
 
 from __future__ import annotations
@@ -18,12 +19,19 @@ PLAIN_EVERY_S = 10.0
 class Progress:
     """Counts files and chunks as they are written and reports them."""
 
-    def __init__(self, files: int, on_message: Callable[[str], None], terminal: bool):
+    def __init__(
+        self,
+        files: int,
+        on_message: Callable[[str], None],
+        terminal: bool,
+        on_update: Callable[[Progress], None] | None = None,
+    ):
         from tqdm import tqdm
 
         self.files = files
         self.on_message = on_message
         self.terminal = terminal
+        self.on_update = on_update
         self.done = 0
         self.chunks = 0
         self.started = time.monotonic()
@@ -38,6 +46,8 @@ class Progress:
         before = self.done
         self.done += files
         self.chunks += chunks
+        if self.on_update is not None:
+            self.on_update(self)
         if self.terminal:
             self._bar.set_postfix_str(f"{self.chunks} chunks, {self.rate():.1f} chunks/s")
             self._bar.update(files)
@@ -58,6 +68,10 @@ class Progress:
             return None
         elapsed = time.monotonic() - self.started
         return elapsed / self.done * (self.files - self.done)
+
+    def fraction(self) -> float:
+        """Share of the files done, 0..1."""
+        return self.done / self.files if self.files else 1.0
 
     def line(self) -> str:
         """``indexing: 120/300 files, 480 chunks, 29.1 chunks/s, about 12 s left``."""

@@ -21,7 +21,8 @@ class Embedder(Protocol):
 
     ``name`` identifies the vectors in an index (two embedders with the same name must give
     the same vectors); ``max_tokens`` is the input limit in word pieces, special tokens
-    included, and ``count_tokens`` measures a text as the model sees it. Nothing heavy loads
+    included, and ``count_tokens`` measures a text as the model sees it; ``token_spans`` gives
+    the character span of each of its word pieces (special tokens left out). Nothing heavy loads
     until the first ``embed``.
     """
 
@@ -30,6 +31,8 @@ class Embedder(Protocol):
     max_tokens: int
 
     def count_tokens(self, text: str) -> int: ...
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]: ...
 
     def embed(self, texts: list[str], show_progress: bool = False) -> np.ndarray: ...
 
@@ -65,7 +68,7 @@ class VectorStore(Protocol):
 
     def upsert(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None: ...
 
-    def ids_for(self, key: str) -> list[str]: ...
+    def ids_for(self, *keys: str) -> list[str]: ...
 
     def delete(self, ids: Sequence[str]) -> None: ...
 

@@ -328,9 +328,12 @@ class ChromaStore:
                 metadatas=[chunk_metadata(c) for c in batch],
             )
 
-    def ids_for(self, key: str) -> list[str]:
-        """Ids of all chunks of the document ``key``."""
-        return list(self._call("get", where={"key": key}, include=[])["ids"])
+    def ids_for(self, *keys: str) -> list[str]:
+        """Ids of all chunks of the documents ``keys`` (one query, however many keys)."""
+        if not keys:
+            return []
+        where = {"key": keys[0]} if len(keys) == 1 else {"key": {"$in": list(keys)}}
+        return list(self._call("get", where=where, include=[])["ids"])
 
     def delete(self, ids: Sequence[str]) -> None:
         """Delete chunks by id (missing ids are ignored)."""

@@ -62,12 +62,28 @@ def test_no_seed_chunk_exceeds_the_embedder_limit_and_spans_round_trip(embedder)
     assert total >= 20
 
 
-def test_oversized_settings_and_pathological_text_still_fit(embedder):
-    chunker = Chunker(embedder.count_tokens, embedder.max_tokens, chunk_size=5000, chunk_overlap=0)
+def test_counting_from_one_tokenization_gives_the_same_chunks_as_counting_each_piece(embedder):
+    exact = Chunker(embedder.count_tokens, embedder.max_tokens)
+    fast = Chunker(embedder.count_tokens, embedder.max_tokens, token_spans=embedder.token_spans)
+    for document in _seed_documents():
+        assert [(c.start, c.end) for c in fast.split(document)] == [
+            (c.start, c.end) for c in exact.split(document)
+        ], document.source
+
+
+@pytest.mark.parametrize("counting", ["exact", "spans"])
+def test_oversized_settings_and_pathological_text_still_fit(embedder, counting):
+    spans = embedder.token_spans if counting == "spans" else None
+    chunker = Chunker(
+        embedder.count_tokens, embedder.max_tokens, chunk_size=5000, chunk_overlap=0,
+        token_spans=spans,
+    )  # fmt: skip
     words = " ".join(f"Zxqv{i}ptr" for i in range(3000))  # rare word pieces, no sentence ends
     blob = "x" * 20000  # one "word" with no spaces at all
     long_title = "Very long title " * 100
-    for text in [words, blob, "第一句话。" * 2000]:
+    # Long words cut at chunk edges make a span count low; the exact recount catches them.
+    cut_words = " ".join("Pneumonoultramicroscopicsilicovolcanoconiosis" for _ in range(800))
+    for text in [words, blob, "第一句话。" * 2000, cut_words]:
         document = Document("k", "k.txt", text, "h", title=long_title)
         chunks = chunker.split(document)
         assert chunks

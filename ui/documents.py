@@ -9,6 +9,7 @@ while another ``rag index`` runs are saved and indexed by a background thread on
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import re
 import threading
@@ -21,6 +22,7 @@ from gradio.utils import get_upload_folder
 
 from assistant import Assistant, DocumentInfo, RagError
 from index.names import shown
+from index.progress import Progress
 from index.runs import IndexBusy
 from ui import render
 from ui.examples import example_questions
@@ -115,6 +117,20 @@ def _guarded(action: Callable[[], str], assistant: Assistant) -> str:
         )
 
 
+def on_page(progress: Callable, start: float = 0.0) -> Callable[[Progress], None]:
+    """An index run's meter drawn by the page's progress bar: files, chunks, chunks/s, time left.
+
+    The meter is updated from the thread that writes batches; Gradio finds the page to update
+    in context variables, so each update runs in a copy of this (the event's) context.
+    """
+    context = contextvars.copy_context()
+
+    def update(meter: Progress) -> None:
+        context.run(progress, start + (1 - start) * meter.fraction(), desc=meter.line())
+
+    return update
+
+
 def upload(
     assistant: Assistant,
     files: Sequence[str] | None,
@@ -144,7 +160,7 @@ def upload(
             return render.index_report_html(None, result.rejected, "No file was added.")
         progress(0.1, desc="Indexing")
         try:
-            report = assistant.library.add(todo, progress=True)
+            report = assistant.library.add(todo, progress=on_page(progress, start=0.1))
         except IndexBusy:
             _index_when_free(assistant, todo, result.saved)
             names = ", ".join(shown(p.name) for p in todo)
@@ -213,7 +229,7 @@ def reindex(
 
     def run() -> str:
         progress(0, desc="Indexing")
-        report = assistant.library.sync(progress=True)
+        report = assistant.library.sync(progress=on_page(progress))
         count = len(assistant.library.sources())
         return render.index_report_html(report, headline=f"Re-indexed {count} source(s)")
 

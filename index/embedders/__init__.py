@@ -173,6 +173,10 @@ class SentenceTransformerEmbedder:
         """Word pieces the model sees for ``text``, special tokens included."""
         return len(self.tokenizer.encode(text).ids)
 
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of the word pieces of ``text`` (special tokens left out)."""
+        return self.tokenizer.encode(text, add_special_tokens=False).offsets
+
     @property
     def model(self) -> Encoder:
         """The backend's own engine: sentence-transformers on torch for ``onnx`` and

@@ -10,10 +10,13 @@ integration tests.
 from __future__ import annotations
 
 import hashlib
+import re
 
 import numpy as np
 
 from index.lexical import tokenize
+
+_WORDS = re.compile(r"\S+")
 
 
 class HashEmbedder:
@@ -27,6 +30,10 @@ class HashEmbedder:
     def count_tokens(self, text: str) -> int:
         """Whitespace words plus the two special tokens a transformer would add."""
         return len(text.split()) + 2
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of the whitespace words (special tokens left out)."""
+        return [m.span() for m in _WORDS.finditer(text)]
 
     def embed(self, texts: list[str], show_progress: bool = False) -> np.ndarray:
         """One normalised vector per text; an empty text is the zero vector."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import statistics
 import time
+from functools import partial
 from pathlib import Path
 
 from measure import Row, rag, row, run_process, timed
@@ -76,21 +77,30 @@ def bench_indexing(settings: Settings, corpus: Path, work: Path, rounds: int) ->
     characters = chunks = 0
     texts: list[str] = []
     llama: tuple[int, int, int] = (0, 0, 0)
+    raw = {"st": torch_model, "ort": default.encoder, "ort-int8": embedders["onnx-int8"].encoder}
     for number in range(rounds):
-        for backend, embedder in embedders.items():
+
+        def pipeline(backend: str, number: int = number) -> None:
+            nonlocal characters, chunks, texts
             # A new folder each round: Chroma keeps one client per path for the process.
             folder = work / f"{backend}-{number}"
-            seconds, report = index_once(settings, embedder, corpus, folder)
+            seconds, report = index_once(settings, embedders[backend], corpus, folder)
             runs[backend].append(seconds)
             characters, chunks = report.characters, report.chunks_written
-        texts = embedded_texts(settings, default, work / f"onnx-{number}")
-        raw = {
-            "st": torch_model,
-            "ort": default.encoder,
-            "ort-int8": embedders["onnx-int8"].encoder,
-        }
-        for name, encoder in raw.items():
-            runs[name].append(timed(lambda e=encoder, t=texts: e.encode(t, batch_size=64)))
+            if backend == "onnx":
+                texts = embedded_texts(settings, default, folder)
+
+        def encode(name: str) -> None:
+            encoder = raw[name]
+            runs[name].append(timed(lambda: encoder.encode(texts, batch_size=64)))
+
+        # Each pipeline run beside the raw encoding it is compared with, the order alternating
+        # between rounds, so drifting machine load falls on both sides of a ratio alike.
+        pairs = [("onnx", "ort"), ("torch", "st"), ("onnx-int8", "ort-int8")]
+        for backend, name in pairs:
+            steps = [partial(pipeline, backend), partial(encode, name)]
+            for step in steps if number % 2 == 0 or not texts else steps[::-1]:
+                step()
         seconds, *llama = llama_index_once(default.folder, corpus, default.count_tokens)
         runs["llama"].append(seconds)
         done = ", ".join(f"{k} {v[-1]:.0f} s" for k, v in runs.items())
@@ -116,7 +126,8 @@ def bench_indexing(settings: Settings, corpus: Path, work: Path, rounds: int) ->
         ratio("rag index (torch) / raw SentenceTransformer.encode", runs["st"], runs["torch"],
               note="pipeline overhead on one engine: loading, cleaning, chunking, Chroma, BM25"),
         ratio("rag index (default) / raw OnnxEncoder.encode (fp32)", runs["ort"], runs["onnx"],
-              note="the same overhead on the default engine"),
+              target=">= 0.97", goal=0.97,
+              note="the pipeline's overhead on the default engine, with the stages overlapped"),
         ratio("rag index onnx-int8 / rag index default (onnx)", runs["onnx"], runs["onnx-int8"],
               target=">= 2", goal=2.0),
         ratio("rag index onnx-int8 / rag index torch", runs["torch"], runs["onnx-int8"],

@@ -30,6 +30,7 @@ class Row:
     target: str = ""
     met: bool | None = None
     note: str = ""
+    step: str = ""  # the `make bench` step that measured it (``--only`` re-runs steps)
 
     def as_dict(self) -> dict:
         """Plain JSON-ready dict."""

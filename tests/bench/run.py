@@ -3,8 +3,9 @@
 Every figure is a median over repetitions with min and max (p95 where there are enough
 samples); ratios pair the repetitions of one run. Usage:
 
-    python tests/bench/run.py            # the full run (a few minutes on 2 cores)
+    python tests/bench/run.py            # the full run (about an hour on 2 cores)
     python tests/bench/run.py --quick    # a smaller corpus, one round; results not written
+    python tests/bench/run.py --only indexing,big-folder   # some steps; the others' rows kept
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import platform
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -26,10 +28,12 @@ ROOT = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 
 from corpus import write_articles, write_notes  # noqa: E402
+from embedder_quality import bench_embedder_quality  # noqa: E402
 from indexing import bench_index_memory, bench_indexing, bench_no_change  # noqa: E402
 from large_files import bench_large_files_memory  # noqa: E402
 from measure import Row  # noqa: E402
 from query import bench_query, bench_startup  # noqa: E402
+from scale import bench_big_folder  # noqa: E402
 
 from assistant.settings import load_settings  # noqa: E402
 
@@ -94,6 +98,28 @@ def markdown(rows: list[Row], info: dict, settings: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+STEPS = ("indexing", "no-change", "index-memory", "big-folder", "large-files", "fp32-vs-int8",
+         "query", "start-up")  # fmt: skip
+
+
+def _merged(rows: list[Row], only: list[str], params: dict) -> tuple[list[Row], dict]:
+    """This run's rows of the steps in ``only``, in step order with the last results' others."""
+    results = HERE / "results.json"
+    if not results.is_file():
+        return rows, params
+    last = json.loads(results.read_text(encoding="utf-8"))
+    kept = [Row(**r) for r in last["results"] if r.get("step") not in only]
+    by_step = {name: [r for r in kept + rows if r.step == name] for name in STEPS}
+    merged = [r for name in STEPS for r in by_step[name]]
+    previous = last.get("machine", {}).get("date", "?")
+    return merged, {
+        **last.get("parameters", {}),
+        **params,
+        "steps of this run": "+".join(only),
+        "other steps measured": previous,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every benchmark and write ``results.json`` and ``RESULTS.md`` next to this file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -103,10 +129,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notes", type=int, default=1000, help="small files to re-index")
     parser.add_argument("--scales", default="10000,100000", help="synthetic store sizes")
     parser.add_argument("--large-files", type=int, default=24, help="large files (20-45 MB)")
+    parser.add_argument("--big-folder", type=int, default=10_000, help="chunks to index at once")
+    parser.add_argument("--only", default="", help=f"comma-separated steps of: {', '.join(STEPS)}")
     args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.articles, args.notes, args.scales = 1, 40, 200, "10000"
-        args.large_files = 3
+        args.large_files, args.big_folder = 3, 500
+    only = [s for s in args.only.split(",") if s]
+    unknown = sorted(set(only) - set(STEPS))
+    if unknown:
+        parser.error(f"unknown step(s) {', '.join(unknown)}; the steps are {', '.join(STEPS)}")
     scales = [int(s) for s in args.scales.split(",") if s]
     params = {
         "rounds": args.rounds,
@@ -114,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         "notes": args.notes,
         "scales": args.scales,
         "large_files": args.large_files,
+        "big_folder": args.big_folder,
     }
 
     settings = load_settings(None, environ={})
@@ -125,8 +158,10 @@ def main(argv: list[str] | None = None) -> int:
         steps = [
             ("indexing", lambda: bench_indexing(settings, corpus, work, args.rounds)),
             ("no-change", lambda: bench_no_change(settings, notes, work, args.rounds)),
-            ("index memory", lambda: [bench_index_memory(corpus, work)]),
-            ("large files", lambda: bench_large_files_memory(work, args.large_files)),
+            ("index-memory", lambda: [bench_index_memory(corpus, work)]),
+            ("big-folder", lambda: bench_big_folder(work, args.big_folder)),
+            ("large-files", lambda: bench_large_files_memory(work, args.large_files)),
+            ("fp32-vs-int8", bench_embedder_quality),
             (
                 "query",
                 lambda: bench_query(
@@ -140,9 +175,12 @@ def main(argv: list[str] | None = None) -> int:
             ),
             ("start-up", lambda: bench_startup(work / "seeds", max(args.rounds, 5))),
         ]
+        assert [name for name, _ in steps] == list(STEPS)
         for name, step in steps:
+            if only and name not in only:
+                continue
             print(f"-- {name}", flush=True)
-            found = step()
+            found = [replace(r, step=name) for r in step()]
             for r in found:
                 print(
                     f"   {r.measure}: {fmt(r.median, r.unit)} {r.unit} "
@@ -152,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
             rows += found
 
     info = machine()
+    if only:
+        rows, params = _merged(rows, only, params)
     table = markdown(rows, info, params)
     print(table)
     if not args.quick:

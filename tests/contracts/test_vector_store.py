@@ -108,6 +108,14 @@ def test_chunks_of_a_document_are_found_and_deleted_by_key(store):
     assert [c.text for c in store.iter_chunks(include_text=False)] == [""]
 
 
+def test_chunks_of_several_documents_are_found_in_one_call(store):
+    store.open("e", DIM, create=True)
+    chunks = [chunk(0), chunk(1), chunk(0, key="b.txt"), chunk(0, key="c.txt")]
+    store.upsert(chunks, np.stack([axis(i) for i in range(4)]))
+    assert sorted(store.ids_for("a.txt", "c.txt", "nowhere")) == ["a.txt-0", "a.txt-1", "c.txt-0"]
+    assert store.ids_for() == []
+
+
 def test_the_change_token_moves_when_bumped_and_when_the_collection_is_replaced(store):
     store.open("e", DIM, create=True)
     start = store.generation()

@@ -82,6 +82,12 @@ def main() -> None:
         for name, (docs, questions) in SETS.items()
     }
     print(table(rows))
+    if not args.set:  # the fixed-passage protocol reads the default rgb index just built
+        sys.path.insert(0, str(Path(__file__).parent))
+        import rgb_fixed
+
+        print()
+        print(rgb_fixed.table(rgb_fixed.run(RGB, ROOT / ".rag" / "quality" / "rgb_en_dev")))
 
 
 if __name__ == "__main__":
