@@ -163,6 +163,11 @@ QUALIFIERS = frozenset(
         "only",
     ]
 )
+# Words that make a company or body of a name ("the LEGO Group"): with the question's own
+# name they are that name again, not an answer to "who".
+NOT_NAMES |= frozenset(
+    ["group", "inc", "corp", "corporation", "company", "co", "ltd", "llc", "plc", "holdings"]
+)
 # Seasons and months are capitalised but name nothing a "who/which" question asks for.
 NOT_NAMES |= frozenset(
     [
@@ -222,7 +227,8 @@ ZH_KINDS = (
 # Lines that are page furniture, not statements: bylines, credits, share bars, timestamps.
 FURNITURE = re.compile(
     r"^(by\s+[A-Z][\w.-]+(\s+[A-Z][\w.-]+)*\s*$|updated?\b|published\b|posted\b|photo\b|image\b|"
-    r"source:|read more|click here|sign up|subscribe|advertisement|share this|all rights "
+    r"source:|read more|click here|sign up|subscribe|advertisement|share this|reviewed in\b|"
+    r"all rights "
     r"reserved|copyright|©)|cast and crew|followers,|\bfollowing\b.*\bposts\b|"
     r"\b(log ?in|sign ?in)\b.*\baccount\b|cookies?\b.*\b(accept|policy)",
     re.IGNORECASE,

@@ -148,7 +148,8 @@ def names_in(text: str, known: frozenset[str] = frozenset()) -> list[str]:
     """Capitalised names in ``text``.
 
     A lone capitalised word opening a sentence is a name only when it is in ``known`` (words
-    seen capitalised inside sentences, where the capital is the word's own).
+    seen capitalised inside sentences, where the capital is the word's own) or has a capital
+    inside it ("HuggingFace").
     """
     names = []
     for match in NAME_RUN.finditer(text):
@@ -161,7 +162,8 @@ def names_in(text: str, known: frozenset[str] = frozenset()) -> list[str]:
             r"[.!?]\s*[\"'“‘(]?$", text[: match.start()]
         )
         lone = len(words) == 1 and words[0] == match.group().split()[0]
-        if opening and lone and words[0] not in known:
+        camel = re.search(r"[a-z][A-Z]", words[0])  # "HuggingFace", "DeepSeek": a name anywhere
+        if opening and lone and words[0] not in known and not camel:
             continue  # "Against all odds ...": the capital is the sentence's, not a name's
         names.append(" ".join(words))
     return names
@@ -275,15 +277,17 @@ def strip_instructions(question: str) -> str:
     return " ".join(kept) or question
 
 
-def unquotable(text: str, question_tokens: frozenset[str]) -> bool:
+def unquotable(text: str, question_tokens: frozenset[str], heading: bool = True) -> bool:
     """True for text never worth quoting: headings, furniture, questions, instructions.
 
     Also a sentence that only restates the question (no token the question lacks).
+    ``heading=False`` skips the heading test (a fact-box label with its value is short and
+    capitalised like a heading, but states something).
     """
     stripped = text.strip()
     if stripped.endswith(("?", "？")) or ADDRESSED.search(stripped) or FURNITURE.search(stripped):
         return True
-    if not CJK.search(stripped):
+    if heading and not CJK.search(stripped):
         words = re.findall(r"[A-Za-z][\w’'-]*", stripped)
         if not words:
             return True

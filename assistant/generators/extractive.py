@@ -34,6 +34,11 @@ from index.sentence_vectors import pooled
 from index.sentences import sentence_spans
 
 _ANAPHOR = re.compile(r"(This|These|That|Those|Such|It|They|Its|Their)\b")
+# A fact-box label ("Release date.", "Runner-up."): a few words without digits, read with
+# the fragment after it (its value, or the label after a value as in "Netherlands. Runner-up.").
+_LABEL = re.compile(r"[A-Za-z][\w’'-]*(?:\s+[A-Za-z][\w’'-]*){0,2}\s*[.:]")
+# A fact box's value is short too; a label before a whole sentence is a short sentence.
+FACT_WORDS = 6
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*[A-Za-z0-9]")
 _QUESTION_WORDS = frozenset(
     [
@@ -93,6 +98,9 @@ NAME_ABSENT_LIMIT = 0.3
 # Another source disagrees when its best sentence scores this close to the chosen one.
 CONFLICT_RATIO = 0.85
 CONFLICT_NOTE = "The sources disagree:"
+# A sentence scoring this close to the best one and giving its value more completely (the
+# date with its year) is quoted instead.
+COMPLETE_RATIO = 0.9
 
 
 # Said when the question and the passages are in different scripts (a Chinese question over
@@ -253,6 +261,12 @@ class ExtractiveGenerator(Generator):
             candidates = [
                 replace(c, relation_match=1.0) if c.covered & relation else c for c in candidates
             ]
+        # Prefer statements the asked year dates itself (in the sentence, or the opening of
+        # its passage) to ones whose page has the year only in another sentence ("... 2021 has
+        # been a year of progress" under a 2022 dateline). Abstaining when none is dated so
+        # was not measured to help; the passage-level check (``violations``) stays the rule.
+        dated = [c for c in candidates if fr.years and _dated(c, sources, fr.years)]
+        candidates = dated or candidates
         typed = [c for c in candidates if c.type_match > 0]
         if fr.wanted in REQUIRED_TYPES or (fr.wanted == "name" and fr.name_required):
             if not typed:
@@ -280,7 +294,9 @@ class ExtractiveGenerator(Generator):
     def _choose(self, candidates: list[_Candidate], weights: dict[str, float]) -> list[_Candidate]:
         """The best sentence, plus sentences that add question terms or continue it."""
         ranked = sorted(candidates, key=lambda c: -c.score)
-        best = ranked[0]
+        best = _most_complete(ranked)
+        ranked.remove(best)
+        ranked.insert(0, best)
         chosen = [best]
         covered = set(best.covered)
         for candidate in ranked[1:]:
@@ -336,11 +352,9 @@ class ExtractiveGenerator(Generator):
             for i, s in enumerate(sources)
             if not answer_rules.violations(fr, f"{s.title or ''}\n{s.text}")
         ]
-        spans = [
-            s
-            for s in _sentence_units([sources[i] for i in usable], usable)
-            if not answer_rules.unquotable(s[3], fr.tokens)
-        ]
+        spans = _sentence_units(
+            [sources[i] for i in usable], usable, fr.tokens, dateline=fr.wanted == "date"
+        )
         if not spans:
             return []
         known = frozenset().union(*(answer_rules.inner_capitalised(s.text) for s in sources))
@@ -483,19 +497,65 @@ def _digits(values: tuple[str, ...]) -> set[str]:
     }
 
 
+def _only_dateline(text: str) -> bool:
+    match = answer_rules.DATELINE.match(text + " ")
+    return match is not None and match.end() >= len(text)
+
+
+def _has_date(text: str) -> bool:
+    """Whether ``text`` names a year or a month of its own."""
+    return bool(answer_rules.YEAR.search(text) or answer_rules.MONTH_RE.search(text))
+
+
 def _words(values: tuple[str, ...]) -> set[str]:
     return {t for v in values for t in tokenize(v)}
 
 
+def _dated(candidate: _Candidate, sources: Sequence[RetrievedChunk], years: frozenset) -> bool:
+    """Whether the asked ``years`` are in the sentence or in its passage's opening sentence
+    (its dateline or headline, which date everything under it)."""
+    text = sources[candidate.source_index].text
+    spans = sentence_spans(text)
+    opening = text[: spans[0][1]] if spans else ""
+    found = set(answer_rules.YEAR.findall(candidate.text)) | set(answer_rules.YEAR.findall(opening))
+    return years <= found
+
+
+def _most_complete(ranked: list[_Candidate]) -> _Candidate:
+    """The best sentence, or a near one giving the same value more completely.
+
+    "Released in Japan on April 29." and "... published in Japan on April 29, 2015." agree;
+    the second, with the year, is the better quote when it scores nearly as well.
+    """
+    best = ranked[0]
+    for other in ranked[1:]:
+        if other.score < COMPLETE_RATIO * best.score:
+            break
+        if other.type_match > best.type_match and any(
+            v.casefold() in w.casefold() or w.casefold() in v.casefold()
+            for v in best.values
+            for w in other.values
+        ):
+            return other
+    return best
+
+
 def _sentence_units(
-    sources: Sequence[RetrievedChunk], indexes: Sequence[int]
+    sources: Sequence[RetrievedChunk],
+    indexes: Sequence[int],
+    question_tokens: frozenset[str],
+    dateline: bool = False,
 ) -> list[tuple[int, int, int, str]]:
     """``(source index, start, end, text)`` of each sentence worth quoting.
 
     A sentence that opens with a pronoun ("This crackdown ...", "These capabilities ...")
     is joined with the sentence before it, so the quote says what it refers to. Sentences
     seen in an earlier (higher-ranked) overlapping chunk are not repeated. ``indexes[i]`` is
-    the position of ``sources[i]`` among all sources (its citation number - 1).
+    the position of ``sources[i]`` among all sources (its citation number - 1). With
+    ``dateline`` (a "when" question), a passage's opening publication date is read with its
+    first sentence when that has no date of its own: the statement is then dated by its page,
+    weakly.
+    A fact-box label ("Release date.", "Runner-up.") is also read with the fragment after it.
     """
     units: list[tuple[int, int, int, str]] = []
     seen: set[tuple[str, int, int]] = set()
@@ -504,9 +564,28 @@ def _sentence_units(
         for i, (start, end) in enumerate(spans):
             if i > 0 and _ANAPHOR.match(source.text, start):
                 start = spans[i - 1][0]
+            elif (
+                i == 1
+                and dateline
+                and _only_dateline(source.text[spans[0][0] : spans[0][1]])
+                and not _has_date(source.text[start:end])
+            ):
+                start = spans[0][0]
             text = source.text[start:end]
             key = (source.source, source.start + start, source.start + end)
             if len(text) >= 12 and key not in seen:
                 seen.add(key)
-                units.append((index, start, end, text))
+                if not answer_rules.unquotable(text, question_tokens):
+                    units.append((index, start, end, text))
+        for (start, end), (value_start, value_end) in zip(spans, spans[1:], strict=False):
+            value = source.text[value_start:value_end]
+            if _LABEL.fullmatch(source.text[start:end]) and len(value.split()) <= FACT_WORDS:
+                key = (source.source, source.start + start, source.start + value_end)
+                text = source.text[start:value_end]
+                # Short and capitalised like a heading, but it states something.
+                if key not in seen and not answer_rules.unquotable(
+                    text, question_tokens, heading=False
+                ):
+                    seen.add(key)
+                    units.append((index, start, value_end, text))
     return units
