@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from assistant import Assistant
+from assistant.generators.extractive import RESCORE_TOP
 from assistant.wiring import build_indexer, state_folder
 from index.embedders.onnx import span_means
 from index.sentence_vectors import FILE, SentenceVectors, embed_chunks, pooled
@@ -21,6 +22,7 @@ LUO = (
     "Luo Fuli is an AI researcher. She joined Xiaomi in 2025 to lead its large model team. "
     "Before that she worked at DeepSeek on the V2 model."
 )
+FILLER = " ".join(f"The lab moved to building {n} in the year {1990 + n}." for n in range(10))
 TEA = "Green tea is picked in spring. The leaves are steamed within hours of picking."
 
 
@@ -86,25 +88,29 @@ def test_indexing_stores_each_chunks_sentence_vectors(seed_index, embedder):
     assert other.get([c.id for c in chunks]) == {}
 
 
-def test_answers_use_the_stored_vectors_and_embed_only_the_question(seed_assistant, embedder):
+def test_answers_use_the_stored_vectors_and_embed_only_the_best_few(seed_assistant, embedder):
+    question = "Which company did Luo Fuli join?"
     embedder.clear_cache()
-    answer = seed_assistant.ask("Which company did Luo Fuli join?")
+    answer = seed_assistant.ask(question)
     assert not answer.abstained and "Xiaomi" in answer.text
-    assert list(embedder._cache) == ["Which company did Luo Fuli join?"]
+    embedded = list(embedder._cache)
+    assert embedded[0] == question and 1 < len(embedded) <= 1 + RESCORE_TOP
+    quoted = [c.quote for c in answer.citations]
+    assert any(q in text for q in quoted for text in embedded[1:])  # the quote was re-embedded
 
 
 def test_without_stored_vectors_sentences_are_embedded_when_asked(fresh_settings, embedder):
     docs = Path(fresh_settings.docs_dir)
-    (docs / "luo.txt").write_text(LUO, encoding="utf-8")
+    (docs / "luo.txt").write_text(f"{LUO} {FILLER}", encoding="utf-8")
     build_indexer(fresh_settings, embedder=embedder, progress=False).run([docs])
     assistant = Assistant.from_settings(fresh_settings, embedder=embedder)
     embedder.clear_cache()
     with_vectors = assistant.ask("Which company did Luo Fuli join?")
-    assert len(embedder._cache) == 1
+    assert len(embedder._cache) <= 1 + RESCORE_TOP
     (state_folder(fresh_settings) / FILE).unlink()  # an index built before sentence vectors
     embedder.clear_cache()
     without = assistant.ask("Which company did Luo Fuli join?")
-    assert len(embedder._cache) > 1  # the sentences were embedded for this answer
+    assert len(embedder._cache) > 1 + RESCORE_TOP  # every sentence embedded for this answer
     assert "Xiaomi" in with_vectors.text and "Xiaomi" in without.text
     assert [c.source for c in without.citations] == [c.source for c in with_vectors.citations]
 
