@@ -124,25 +124,43 @@ def embedder():
     return SentenceTransformerEmbedder()
 
 
-@pytest.fixture(scope="session")
-def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder):
-    """The seed corpus indexed once per session: ``(settings, docs_dir)``. Do not modify it."""
+def indexed_settings(root: Path, embedder, fill) -> object:
+    """Settings over ``root/docs`` (written by ``fill(docs)``), indexed by the real indexer."""
     from assistant.settings import load_settings
     from assistant.wiring import build_indexer
 
-    base = tmp_path_factory.mktemp("seed-index")
-    docs = base / "docs"
-    shutil.copytree(SEEDS, docs)
+    docs = root / "docs"
+    fill(docs)
     settings = load_settings(
         overrides={
             "docs_dir": str(docs),
-            "index_dir": str(base / "index"),
+            "index_dir": str(root / "index"),
             "generator.name": "extractive",
         },
         environ={},
     )
     build_indexer(settings, embedder=embedder, progress=False).run([docs])
-    return settings, docs
+    return settings
+
+
+def extractive_over(root: Path, files: dict[str, str], embedder):
+    """An extractive ``Assistant`` over ``files`` (name -> text) indexed under ``root``."""
+    from assistant import Assistant
+
+    def fill(docs: Path) -> None:
+        docs.mkdir()
+        for name, text in files.items():
+            (docs / name).write_text(text, encoding="utf-8")
+
+    return Assistant.from_settings(indexed_settings(root, embedder, fill), embedder=embedder)
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory: pytest.TempPathFactory, embedder):
+    """The seed corpus indexed once per session: ``(settings, docs_dir)``. Do not modify it."""
+    base = tmp_path_factory.mktemp("seed-index")
+    settings = indexed_settings(base, embedder, lambda docs: shutil.copytree(SEEDS, docs))
+    return settings, base / "docs"
 
 
 @pytest.fixture(scope="session")

@@ -9,12 +9,12 @@ answer to "who", and the reranker's year agreement.
 from __future__ import annotations
 
 import pytest
+from conftest import extractive_over
 
 from assistant import Assistant
 from assistant.answer_rules import answer_kind, frame, unquotable
 from assistant.reranking import SignalReranker, year_share
 from assistant.types import RetrievedChunk
-from assistant.wiring import build_indexer
 
 DOCS = {
     # The same date twice: once without its year (a closer paraphrase of the question).
@@ -49,23 +49,7 @@ DOCS = {
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory, embedder) -> Assistant:
     """An extractive assistant over DOCS."""
-    from assistant.settings import load_settings
-
-    root = tmp_path_factory.mktemp("choice")
-    docs = root / "docs"
-    docs.mkdir()
-    for name, text in DOCS.items():
-        (docs / name).write_text(text, encoding="utf-8")
-    settings = load_settings(
-        overrides={
-            "docs_dir": str(docs),
-            "index_dir": str(root / "index"),
-            "generator.name": "extractive",
-        },
-        environ={},
-    )
-    build_indexer(settings, embedder=embedder, progress=False).run([docs])
-    return Assistant.from_settings(settings, embedder=embedder)
+    return extractive_over(tmp_path_factory.mktemp("choice"), DOCS, embedder)
 
 
 def test_the_more_complete_of_two_agreeing_dates_is_quoted(small: Assistant) -> None:

@@ -8,6 +8,7 @@ grader's word and number boundaries.
 from __future__ import annotations
 
 import pytest
+from conftest import extractive_over
 
 from assistant import Assistant, QueryError, Turn
 from assistant.answer_rules import answer_kind, frame, unquotable, violations
@@ -15,7 +16,6 @@ from assistant.evaluation import forbidden_found, missing_groups
 from assistant.question_parts import follow_up_question, split_parts
 from assistant.reranking import SignalReranker, fold_duplicates
 from assistant.types import RetrievedChunk
-from assistant.wiring import build_indexer
 
 DOCS = {
     "prize2019.txt": (
@@ -36,23 +36,7 @@ DOCS = {
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory, embedder) -> Assistant:
     """An extractive assistant over DOCS."""
-    from assistant.settings import load_settings
-
-    root = tmp_path_factory.mktemp("rules")
-    docs = root / "docs"
-    docs.mkdir()
-    for name, text in DOCS.items():
-        (docs / name).write_text(text, encoding="utf-8")
-    settings = load_settings(
-        overrides={
-            "docs_dir": str(docs),
-            "index_dir": str(root / "index"),
-            "generator.name": "extractive",
-        },
-        environ={},
-    )
-    build_indexer(settings, embedder=embedder, progress=False).run([docs])
-    return Assistant.from_settings(settings, embedder=embedder)
+    return extractive_over(tmp_path_factory.mktemp("rules"), DOCS, embedder)
 
 
 # -- through the real index ----------------------------------------------------------------
