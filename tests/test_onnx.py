@@ -188,3 +188,18 @@ def test_torch_backend_runs_torch_with_the_same_name_and_vectors(fp32, seed_text
     assert torch_backend.name == fp32.name  # either reads an index built by the other
     cosine = (torch_backend.embed(seed_texts[:8]) * fp32.embed(seed_texts[:8])).sum(axis=1)
     assert cosine.min() > 0.9999
+
+
+def test_length_batches_cover_every_row_once_and_pad_little():
+    from index.embedders.onnx import FREE_PADDING, SAME_WIDTH, _length_batches
+
+    lengths = [200, 12, 198, 150, 30, 199, 25, 180, 210, 205, 3, 190] * 9
+    batches = _length_batches(lengths, batch_size=8)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    assert all(len(b) <= 8 for b in batches)
+    for batch in batches:
+        widest = max(lengths[i] for i in batch)
+        for i in batch:
+            assert lengths[i] >= SAME_WIDTH * widest or widest - lengths[i] <= FREE_PADDING
+    # The 36 short texts (3-30 pieces) fill batches of 8 rather than one call per length.
+    assert len([b for b in batches if max(lengths[i] for i in b) <= 30]) == 5

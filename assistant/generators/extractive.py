@@ -26,19 +26,20 @@ from assistant import answer_rules
 from assistant.answer_rules import Frame
 from assistant.generators.base import ABSTAIN_TEXT, Generator
 from assistant.question_parts import follow_up_question, split_parts
+from assistant.sentence_candidates import (
+    ANAPHOR,
+    Candidate,
+    dated,
+    most_complete,
+    rival,
+    sentence_units,
+)
 from assistant.types import Citation, Generation, RetrievedChunk, StreamEvent, TextDelta, Turn
 from index.embedders.onnx import SpanMeans
 from index.lexical import tokenize
 from index.protocols import Embedder
 from index.sentence_vectors import pooled
-from index.sentences import sentence_spans
 
-_ANAPHOR = re.compile(r"(This|These|That|Those|Such|It|They|Its|Their)\b")
-# A fact-box label ("Release date.", "Runner-up."): a few words without digits, read with
-# the fragment after it (its value, or the label after a value as in "Netherlands. Runner-up.").
-_LABEL = re.compile(r"[A-Za-z][\w’'-]*(?:\s+[A-Za-z][\w’'-]*){0,2}\s*[.:]")
-# A fact box's value is short too; a label before a whole sentence is a short sentence.
-FACT_WORDS = 6
 _CAPITALISED = re.compile(r"\b[A-Z][\w’'-]*[A-Za-z0-9]")
 _QUESTION_WORDS = frozenset(
     [
@@ -83,10 +84,7 @@ _QUESTION_FILLER = frozenset(
         "什么 什么时候 何时 哪一年 哪年 多少 哪里 哪个 哪家 哪位 谁 是 了 的 吗 呢 分别"
     )
 )
-# Weights of the sentence score and of the support score; tuned on the development set.
-# A passage-rank prior (0.1 of the first passage's rank) was measured and left out: it cost
-# 2-3 correct answers on each development set.
-W_DENSE, W_LEXICAL, W_TYPE, W_RELATION = 0.55, 0.35, 0.25, 0.1
+# Weights of the support score; tuned on the development set.
 S_DENSE, S_COVERAGE, S_ABSENT = 0.6, 0.4, 0.4
 # Answer kinds that must be supplied: a "how many" answer without a number is no answer.
 REQUIRED_TYPES = frozenset({"number", "date", "place"})
@@ -95,8 +93,6 @@ REQUIRED_TYPES = frozenset({"number", "date", "place"})
 RELATION_REQUIRED = frozenset({"number"})
 # A "who" question whose unknown vocabulary weighs this much needs a name in the answer.
 NAME_ABSENT_LIMIT = 0.3
-# Another source disagrees when its best sentence scores this close to the chosen one.
-CONFLICT_RATIO = 0.85
 CONFLICT_NOTE = "The sources disagree:"
 # Candidates re-embedded on their own after the index's stored sentence vectors scored them.
 # A sentence's mean token state inside its chunk is not the sentence encoded alone (cosine
@@ -104,9 +100,6 @@ CONFLICT_NOTE = "The sources disagree:"
 # and cited 0.70 either way). The best 3-6 candidates re-embedded give back every figure of
 # embedding all sentences (1-2: seeds 0.96 -> 0.92), for a few short texts instead of all.
 RESCORE_TOP = 4
-# A sentence scoring this close to the best one and giving its value more completely (the
-# date with its year) is quoted instead.
-COMPLETE_RATIO = 0.9
 
 
 # Said when the question and the passages are in different scripts (a Chinese question over
@@ -126,42 +119,13 @@ def _script(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Candidate:
-    source_index: int
-    start: int
-    end: int
-    text: str
-    dense: float
-    lexical: float
-    type_match: float
-    values: tuple[str, ...]  # the asked-for things this sentence supplies
-    covered: frozenset[str]
-    source: str
-    offset: int  # the chunk's start in the document, for document coordinates
-    relation_match: float = 0.0  # 1 when it holds a word of what is asked ("revenue")
-
-    @property
-    def doc_span(self) -> tuple[int, int]:
-        return self.offset + self.start, self.offset + self.end
-
-    @property
-    def score(self) -> float:
-        return (
-            W_DENSE * self.dense
-            + W_LEXICAL * self.lexical
-            + W_TYPE * self.type_match
-            + W_RELATION * self.relation_match
-        )
-
-
-@dataclass(frozen=True)
 class _Part:
     """One part's answer: the chosen sentences, the support, and a disagreeing sentence."""
 
     question: str
-    chosen: list[_Candidate]
+    chosen: list[Candidate]
     support: float
-    rival: _Candidate | None = None
+    rival: Candidate | None = None
 
 
 class ExtractiveGenerator(Generator):
@@ -228,7 +192,7 @@ class ExtractiveGenerator(Generator):
 
     def select(
         self, question: str, sources: Sequence[RetrievedChunk]
-    ) -> tuple[list[_Candidate], float]:
+    ) -> tuple[list[Candidate], float]:
         """The sentences that best answer, and the support score in 0..1.
 
         Support mixes the best sentence's similarity to the question with how much of the
@@ -271,7 +235,7 @@ class ExtractiveGenerator(Generator):
         # its passage) to ones whose page has the year only in another sentence ("... 2021 has
         # been a year of progress" under a 2022 dateline). Abstaining when none is dated so
         # was not measured to help; the passage-level check (``violations``) stays the rule.
-        dated = [c for c in candidates if fr.years and _dated(c, sources, fr.years)]
+        dated = [c for c in candidates if fr.years and dated(c, sources, fr.years)]
         candidates = dated or candidates
         typed = [c for c in candidates if c.type_match > 0]
         if fr.wanted in REQUIRED_TYPES or (fr.wanted == "name" and fr.name_required):
@@ -295,12 +259,12 @@ class ExtractiveGenerator(Generator):
         coverage = sum(weights[t] for t in covered) / max(1.0 - absent, 1e-6)
         support = S_DENSE * chosen[0].dense + S_COVERAGE * coverage - S_ABSENT * absent
         support = max(0.0, min(support, 1.0))
-        return _Part(question, chosen, support, _rival(chosen, candidates, fr.wanted))
+        return _Part(question, chosen, support, rival(chosen, candidates, fr.wanted))
 
-    def _choose(self, candidates: list[_Candidate], weights: dict[str, float]) -> list[_Candidate]:
+    def _choose(self, candidates: list[Candidate], weights: dict[str, float]) -> list[Candidate]:
         """The best sentence, plus sentences that add question terms or continue it."""
         ranked = sorted(candidates, key=lambda c: -c.score)
-        best = _most_complete(ranked)
+        best = most_complete(ranked)
         ranked.remove(best)
         ranked.insert(0, best)
         chosen = [best]
@@ -314,7 +278,7 @@ class ExtractiveGenerator(Generator):
                 for c in chosen
             )
             continues = follows and (
-                _ANAPHOR.match(candidate.text) or candidate.lexical > 0 or gain > 0
+                ANAPHOR.match(candidate.text) or candidate.lexical > 0 or gain > 0
             )
             if (gain >= 0.15 and candidate.score >= 0.75 * best.score) or (
                 continues and candidate.score >= 0.4 * best.score
@@ -351,14 +315,14 @@ class ExtractiveGenerator(Generator):
         fr: Frame,
         sources: Sequence[RetrievedChunk],
         weights: dict[str, float],
-    ) -> list[_Candidate]:
+    ) -> list[Candidate]:
         """Scored sentences of the sources that meet the question's constraints."""
         usable = [
             i
             for i, s in enumerate(sources)
             if not answer_rules.violations(fr, f"{s.title or ''}\n{s.text}")
         ]
-        spans = _sentence_units(
+        spans = sentence_units(
             [sources[i] for i in usable], usable, fr.tokens, dateline=fr.wanted == "date"
         )
         if not spans:
@@ -372,7 +336,7 @@ class ExtractiveGenerator(Generator):
             covered = frozenset(t for t in weights if t in tokens)
             kind, values = answer_rules.answer_kind(fr, text, known)
             candidates.append(
-                _Candidate(
+                Candidate(
                     index,
                     start,
                     end,
@@ -389,8 +353,8 @@ class ExtractiveGenerator(Generator):
         return self._rescored(candidates, stored, vectors[0])
 
     def _rescored(
-        self, candidates: list[_Candidate], stored: list[int], question: np.ndarray
-    ) -> list[_Candidate]:
+        self, candidates: list[Candidate], stored: list[int], question: np.ndarray
+    ) -> list[Candidate]:
         """The best-scoring candidates whose vectors came from the index, embedded on their
         own (``RESCORE_TOP``): what decides the answer is then as before the vectors were
         stored, and the rest only had to rank below them."""
@@ -454,7 +418,7 @@ class ExtractiveGenerator(Generator):
 
     @staticmethod
     def _quote(
-        candidate: _Candidate, sources: Sequence[RetrievedChunk], citations: dict[int, Citation]
+        candidate: Candidate, sources: Sequence[RetrievedChunk], citations: dict[int, Citation]
     ) -> str:
         """``"sentence [n]"``, recording the citation (one per source, widened as needed)."""
         n = candidate.source_index + 1
@@ -476,138 +440,3 @@ class ExtractiveGenerator(Generator):
             page=source.page,
         )
         return f"{candidate.text} [{n}]"
-
-
-def _rival(
-    chosen: list[_Candidate], candidates: list[_Candidate], wanted: str | None
-) -> _Candidate | None:
-    """A sentence of another document giving a different value for the asked slot, if any.
-
-    It must match the question about as well as the chosen one (score, question words,
-    completeness of the value). Dates and numbers disagree when they share no digits; names
-    when they share no word, and only if the rival is as close to the question in meaning.
-    """
-    best = chosen[0]
-    if not best.values:
-        return None
-    quoted = {c.text for c in chosen}
-    for other in sorted(candidates, key=lambda c: -c.score):
-        if other.source == best.source or not other.values or other.text in quoted:
-            continue
-        if other.score < CONFLICT_RATIO * best.score:
-            return None
-        if other.lexical < CONFLICT_RATIO * best.lexical or other.type_match < best.type_match:
-            continue
-        if wanted in ("date", "number"):
-            mine, theirs = _digits(best.values), _digits(other.values)
-        else:
-            if other.dense < 0.95 * best.dense:
-                continue
-            mine, theirs = _words(best.values), _words(other.values)
-        said_too = any(v.casefold() in other.text.casefold() for v in best.values)
-        if mine and theirs and not mine & theirs and not said_too:
-            return other
-    return None
-
-
-def _digits(values: tuple[str, ...]) -> set[str]:
-    """The numbers in ``values``, separators removed ("1,450" -> "1450")."""
-    return {
-        d.replace(",", "").rstrip(".").lstrip("0")
-        for v in values
-        for d in re.findall(r"\d[\d,.]*", v)
-    }
-
-
-def _only_dateline(text: str) -> bool:
-    match = answer_rules.DATELINE.match(text + " ")
-    return match is not None and match.end() >= len(text)
-
-
-def _has_date(text: str) -> bool:
-    """Whether ``text`` names a year or a month of its own."""
-    return bool(answer_rules.YEAR.search(text) or answer_rules.MONTH_RE.search(text))
-
-
-def _words(values: tuple[str, ...]) -> set[str]:
-    return {t for v in values for t in tokenize(v)}
-
-
-def _dated(candidate: _Candidate, sources: Sequence[RetrievedChunk], years: frozenset) -> bool:
-    """Whether the asked ``years`` are in the sentence or in its passage's opening sentence
-    (its dateline or headline, which date everything under it)."""
-    text = sources[candidate.source_index].text
-    spans = sentence_spans(text)
-    opening = text[: spans[0][1]] if spans else ""
-    found = set(answer_rules.YEAR.findall(candidate.text)) | set(answer_rules.YEAR.findall(opening))
-    return years <= found
-
-
-def _most_complete(ranked: list[_Candidate]) -> _Candidate:
-    """The best sentence, or a near one giving the same value more completely.
-
-    "Released in Japan on April 29." and "... published in Japan on April 29, 2015." agree;
-    the second, with the year, is the better quote when it scores nearly as well.
-    """
-    best = ranked[0]
-    for other in ranked[1:]:
-        if other.score < COMPLETE_RATIO * best.score:
-            break
-        if other.type_match > best.type_match and any(
-            v.casefold() in w.casefold() or w.casefold() in v.casefold()
-            for v in best.values
-            for w in other.values
-        ):
-            return other
-    return best
-
-
-def _sentence_units(
-    sources: Sequence[RetrievedChunk],
-    indexes: Sequence[int],
-    question_tokens: frozenset[str],
-    dateline: bool = False,
-) -> list[tuple[int, int, int, str]]:
-    """``(source index, start, end, text)`` of each sentence worth quoting.
-
-    A sentence that opens with a pronoun ("This crackdown ...", "These capabilities ...")
-    is joined with the sentence before it, so the quote says what it refers to. Sentences
-    seen in an earlier (higher-ranked) overlapping chunk are not repeated. ``indexes[i]`` is
-    the position of ``sources[i]`` among all sources (its citation number - 1). With
-    ``dateline`` (a "when" question), a passage's opening publication date is read with its
-    first sentence when that has no date of its own: the statement is then dated by its page,
-    weakly.
-    A fact-box label ("Release date.", "Runner-up.") is also read with the fragment after it.
-    """
-    units: list[tuple[int, int, int, str]] = []
-    seen: set[tuple[str, int, int]] = set()
-    for index, source in zip(indexes, sources, strict=True):
-        spans = sentence_spans(source.text)
-        for i, (start, end) in enumerate(spans):
-            if i > 0 and _ANAPHOR.match(source.text, start):
-                start = spans[i - 1][0]
-            elif (
-                i == 1
-                and dateline
-                and _only_dateline(source.text[spans[0][0] : spans[0][1]])
-                and not _has_date(source.text[start:end])
-            ):
-                start = spans[0][0]
-            text = source.text[start:end]
-            key = (source.source, source.start + start, source.start + end)
-            if len(text) >= 12 and key not in seen:
-                seen.add(key)
-                if not answer_rules.unquotable(text, question_tokens):
-                    units.append((index, start, end, text))
-        for (start, end), (value_start, value_end) in zip(spans, spans[1:], strict=False):
-            value = source.text[value_start:value_end]
-            if _LABEL.fullmatch(source.text[start:end]) and len(value.split()) <= FACT_WORDS:
-                key = (source.source, source.start + start, source.start + value_end)
-                text = source.text[start:value_end]
-                # Short and capitalised like a heading, but it states something.
-                if key not in seen and not answer_rules.unquotable(
-                    text, question_tokens, heading=False
-                ):
-                    seen.add(key)
-                    units.append((index, start, value_end, text))
-    return units

@@ -17,8 +17,13 @@ import numpy as np
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
-# A text joins a batch only if it is at least this share of the batch's longest text.
-SAME_WIDTH = 0.75
+# A text joins a batch only if it is at least this share of the batch's longest text, or
+# shorter by no more than FREE_PADDING word pieces (short texts: a call costs more than the
+# padding). Many narrow batches beat fewer padded ones: with 0.75, `rag index` of 64-chunk
+# groups computed 8.6% more word pieces than the chunks have (0.95: 2.1%), and paired runs
+# measured 1.007x raw encoding instead of 0.957x (200 synthetic articles, 2 cores).
+SAME_WIDTH = 0.95
+FREE_PADDING = 16
 
 
 class OnnxEncoder:
@@ -161,7 +166,7 @@ def _normalised(vectors: np.ndarray) -> np.ndarray:
 
 
 def _length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
-    """Row indices grouped longest first, so that every batch is padded by less than a quarter.
+    """Row indices grouped longest first, every batch padded little (``SAME_WIDTH``).
 
     Padding is computed like real tokens: one 300-token sentence among forty short ones would
     otherwise make the batch cost as much as 40 x 256 tokens (4x the work of sub-batches).
@@ -170,11 +175,15 @@ def _length_batches(lengths: list[int], batch_size: int) -> list[list[int]]:
     batches: list[list[int]] = []
     for i in order:
         current = batches[-1] if batches else None
-        if current and len(current) < batch_size and lengths[i] >= SAME_WIDTH * lengths[current[0]]:
+        if current and len(current) < batch_size and _same_width(lengths[i], lengths[current[0]]):
             current.append(i)
         else:
             batches.append([i])
     return batches
+
+
+def _same_width(length: int, longest: int) -> bool:
+    return length >= SAME_WIDTH * longest or longest - length <= FREE_PADDING
 
 
 def _pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
