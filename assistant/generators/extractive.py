@@ -235,8 +235,8 @@ class ExtractiveGenerator(Generator):
         # its passage) to ones whose page has the year only in another sentence ("... 2021 has
         # been a year of progress" under a 2022 dateline). Abstaining when none is dated so
         # was not measured to help; the passage-level check (``violations``) stays the rule.
-        dated = [c for c in candidates if fr.years and dated(c, sources, fr.years)]
-        candidates = dated or candidates
+        in_year = [c for c in candidates if fr.years and dated(c, sources, fr.years)]
+        candidates = in_year or candidates
         typed = [c for c in candidates if c.type_match > 0]
         if fr.wanted in REQUIRED_TYPES or (fr.wanted == "name" and fr.name_required):
             if not typed:
