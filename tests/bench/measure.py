@@ -31,6 +31,7 @@ class Row:
     met: bool | None = None
     note: str = ""
     step: str = ""  # the `make bench` step that measured it (``--only`` re-runs steps)
+    date: str = ""  # when that step ran
 
     def as_dict(self) -> dict:
         """Plain JSON-ready dict."""

@@ -82,6 +82,10 @@ def markdown(rows: list[Row], info: dict, settings: dict) -> str:
         f"Parameters: {', '.join(f'{k}={v}' for k, v in settings.items())}. "
         "The corpora are synthetic, built from the seeds (see `tests/bench/corpus.py`).",
         "",
+        "When each step ran: "
+        + ", ".join(f"{s} {d}" for s, d in dict.fromkeys((r.step, r.date) for r in rows))
+        + " (`--only` re-runs some steps and keeps the others' last rows).",
+        "",
         "Median over repetitions, with min, max and p95 (p95 only with 10+ samples); ratios are",
         "paired rounds of this run. Absolute times on a shared 2-core machine are indicative.",
         "",
@@ -111,13 +115,8 @@ def _merged(rows: list[Row], only: list[str], params: dict) -> tuple[list[Row], 
     kept = [Row(**r) for r in last["results"] if r.get("step") not in only]
     by_step = {name: [r for r in kept + rows if r.step == name] for name in STEPS}
     merged = [r for name in STEPS for r in by_step[name]]
-    previous = last.get("machine", {}).get("date", "?")
-    return merged, {
-        **last.get("parameters", {}),
-        **params,
-        "steps of this run": "+".join(only),
-        "other steps measured": previous,
-    }
+    kept_params = {k: v for k, v in last.get("parameters", {}).items() if "steps" not in k}
+    return merged, {**kept_params, **params}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -180,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
             if only and name not in only:
                 continue
             print(f"-- {name}", flush=True)
-            found = [replace(r, step=name) for r in step()]
+            today = datetime.date.today().isoformat()
+            found = [replace(r, step=name, date=today) for r in step()]
             for r in found:
                 print(
                     f"   {r.measure}: {fmt(r.median, r.unit)} {r.unit} "
