@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant import answer_rules
+from assistant.answer_patterns import DATELINE_SCORE
 from assistant.types import RetrievedChunk
 from index.lexical import tokenize
 from index.sentences import sentence_spans
@@ -65,6 +66,27 @@ class Candidate:
             + W_TYPE * self.type_match
             + W_RELATION * self.relation_match
         )
+
+
+def on_subject(
+    candidates: list[Candidate], fr: answer_rules.Frame, relation: set[str] | frozenset[str]
+) -> list[Candidate]:
+    """The candidates to choose the answer (and any disagreeing source) among.
+
+    Sentences about another thing than the asked one ("Assassin's Creed Syndicate" for
+    "Assassin's Creed", ``answer_rules.about_another_thing``) only when no sentence is about
+    the asked one. For a "when" question, a page's publication date is no answer when a
+    sentence gives a full date (day, month, year) and says what is dated (holds a word of
+    what is asked: "released", "Release date."): the dateline dates the page, not the event.
+    """
+    candidates = [
+        c for c in candidates if not answer_rules.about_another_thing(fr.tokens, c.text)
+    ] or candidates
+    if fr.wanted == "date" and any(
+        c.type_match >= 1.0 and c.covered & relation for c in candidates
+    ):
+        candidates = [c for c in candidates if c.type_match > DATELINE_SCORE]
+    return candidates
 
 
 def rival(

@@ -31,6 +31,7 @@ from assistant.sentence_candidates import (
     Candidate,
     dated,
     most_complete,
+    on_subject,
     rival,
     sentence_units,
 )
@@ -246,6 +247,7 @@ class ExtractiveGenerator(Generator):
             # "Who is the chief executive of X?" where the documents never mention the role
             # and no sentence names anybody: the answer is not there.
             return _Part(question, [], 0.0)
+        candidates = on_subject(candidates, fr, relation)
         chosen = self._choose(candidates, weights)
         if (
             fr.wanted == "name"

@@ -1,0 +1,70 @@
+"""Sentences about another thing than the asked one, on small documents of their own.
+
+"Lantern Quest Syndicate" is not "Lantern Quest": its director does not answer for the film,
+nor disagree with the film's. A page's publication date is no release date when another
+source states the release with a full date.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import extractive_over
+
+from assistant import Assistant
+from assistant.answer_rules import about_another_thing
+from index.lexical import tokenize
+
+DOCS = {
+    # The asked work's name extended into another one's, with a director of its own.
+    "syndicate.txt": "Mara Quill, creative director of the Lantern Quest Syndicate movie ...",
+    "film.txt": (
+        "Films based on games are often derided, but Lantern Quest is the boldest film yet "
+        "from the Danish director Oskar Brandt."
+    ),
+    # A soundtrack of an edition with a longer name, and the game's own release.
+    "soundtrack.txt": (
+        "A second soundtrack album for Harbor Tales: Deluxe Edition was released on 2 August 2023."
+    ),
+    "store.txt": "Digital. Harbor Tales. Release date. December 1, 2017 ...",
+    # A fan page whose only date is its publication date.
+    "fans.txt": (
+        "Oct 6, 2021 ... This community is for fans of Harbor Tales, sharing rare quotes "
+        "released in Harbor Tales."
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory, embedder) -> Assistant:
+    """An extractive assistant over DOCS."""
+    return extractive_over(tmp_path_factory.mktemp("subject"), DOCS, embedder)
+
+
+def test_the_director_of_a_longer_named_work_is_no_answer_nor_conflict(small: Assistant) -> None:
+    answer = small.ask("Who is the director of the Lantern Quest movie?")
+    assert "Oskar Brandt" in answer.text, answer.text
+    assert "Mara Quill" not in answer.text and "disagree" not in answer.text, answer.text
+
+
+def test_a_full_release_date_beats_a_dateline_and_another_edition(small: Assistant) -> None:
+    answer = small.ask("When was Harbor Tales released?")
+    assert "December 1, 2017" in answer.text, answer.text
+    assert "2023" not in answer.text and "Oct 6, 2021" not in answer.text, answer.text
+
+
+def q(question: str) -> frozenset[str]:
+    return frozenset(tokenize(question))
+
+
+def test_about_another_thing_reads_name_extensions() -> None:
+    asked = q("Who directed Lantern Quest?")
+    assert about_another_thing(asked, "The director of Lantern Quest Syndicate spoke.")
+    assert about_another_thing(asked, "The music of Lantern Quest: Deluxe Edition is out.")
+    assert about_another_thing(asked, "New modes came to Lantern Quest: ...")
+    # One plain mention is enough; a comma ends a name; a sentence without the name is unknown.
+    assert not about_another_thing(asked, "Lantern Quest and Lantern Quest Syndicate are out.")
+    assert not about_another_thing(asked, "Among games like Lantern Quest, Tide Run sold best.")
+    assert not about_another_thing(asked, "The game was directed by Oskar Brandt.")
+    # Lower-case words after the name, or words the question has, keep it the same thing.
+    assert not about_another_thing(asked, "Lantern Quest director Oskar Brandt spoke.")
+    assert not about_another_thing(q("When was Pixel 6 Pro announced?"), "Pixel 6 Pro is out.")
