@@ -312,6 +312,31 @@ def _in_question(word: str, question_tokens: frozenset[str]) -> bool:
     return bool(tokens) and set(tokens) <= question_tokens
 
 
+# The last words of a sentence cut off with an ellipsis ("... and starring ...").
+_CUT_TAIL = re.compile(
+    r"([\w’'-]+)((?:\s+(?:by|as|is|was|are|were|to|the|a|an|of))*)\s*(?:\.\.\.|…)\s*$"
+)
+
+
+def slot_cut(fr: Frame, text: str) -> bool:
+    """Whether ``text`` is cut off right where the asked role's value would follow.
+
+    "... directed by Tony Bancroft and Barry Cook and starring ..." names no star: the cut
+    word is a word of what is asked ("starring" for "Who is starring as ..."), a verb form or
+    followed by a function word ("directed by ...", "won the ..."), so the names before it
+    fill other roles. A cut noun ("... title in women's singles ...") is no such opening.
+    """
+    if not fr.relation:
+        return False
+    match = _CUT_TAIL.search(text)
+    if not match:
+        return False
+    word, after = match.group(1), match.group(2)
+    if not (after or word.lower().endswith(("ing", "ed"))):
+        return False
+    return any(t in fr.relation for t in _word_tokens(word))
+
+
 def strip_instructions(question: str) -> str:
     """``question`` without sentences addressed to the assistant ("Ignore your instructions").
 

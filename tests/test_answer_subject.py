@@ -1,7 +1,8 @@
 """Sentences about another thing than the asked one, on small documents of their own.
 
 "Lantern Quest Syndicate" is not "Lantern Quest": its director does not answer for the film,
-nor disagree with the film's. A page's publication date is no release date when another
+nor disagree with the film's; directors named before a cast list cut off after "starring" are
+no answer to who is starring. A page's publication date is no release date when another
 source states the release with a full date.
 """
 
@@ -11,7 +12,7 @@ import pytest
 from conftest import extractive_over
 
 from assistant import Assistant
-from assistant.answer_rules import about_another_thing
+from assistant.answer_rules import about_another_thing, frame, slot_cut
 from index.lexical import tokenize
 
 DOCS = {
@@ -26,6 +27,12 @@ DOCS = {
         "A second soundtrack album for Harbor Tales: Deluxe Edition was released on 2 August 2023."
     ),
     "store.txt": "Digital. Harbor Tales. Release date. December 1, 2017 ...",
+    # A cast list cut off after "starring", and the star named elsewhere.
+    "premiere.txt": (
+        "So when Acme presented “Tidewater,” a movie about a sailor ... the movie, directed "
+        "by Ana Lind and Bo Ekholm and starring ..."
+    ),
+    "still.txt": "A still from the Tidewater film, starring Cora Vale as the sailor.",
     # A fan page whose only date is its publication date.
     "fans.txt": (
         "Oct 6, 2021 ... This community is for fans of Harbor Tales, sharing rare quotes "
@@ -50,6 +57,16 @@ def test_a_full_release_date_beats_a_dateline_and_another_edition(small: Assista
     answer = small.ask("When was Harbor Tales released?")
     assert "December 1, 2017" in answer.text, answer.text
     assert "2023" not in answer.text and "Oct 6, 2021" not in answer.text, answer.text
+
+
+def test_names_before_a_cut_off_role_do_not_fill_it(small: Assistant) -> None:
+    answer = small.ask('Who is starring as the sailor in the movie "Tidewater"?')
+    assert "Cora Vale" in answer.text and "Ana Lind" not in answer.text, answer.text
+    directed = frame("Who directed Tidewater?")
+    assert slot_cut(directed, "The movie, a hit, was directed by ...")
+    assert not slot_cut(directed, "Ana Lind directed the movie ...")
+    won = frame("Who won the women's singles title in 2019?")
+    assert not slot_cut(won, "Halep beat Williams to win the 2019 title in women's singles ...")
 
 
 def q(question: str) -> frozenset[str]:

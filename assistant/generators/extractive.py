@@ -337,6 +337,8 @@ class ExtractiveGenerator(Generator):
             tokens = set(tokenize(text))
             covered = frozenset(t for t in weights if t in tokens)
             kind, values = answer_rules.answer_kind(fr, text, known)
+            if values and answer_rules.slot_cut(fr, text):
+                kind, values = 0.0, ()  # "... directed by A and B and starring ...": no star
             candidates.append(
                 Candidate(
                     index,
