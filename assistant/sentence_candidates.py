@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from assistant import answer_rules
+from assistant import answer_rules, answer_slots
 from assistant.answer_patterns import DATELINE_SCORE
 from assistant.types import RetrievedChunk
 from index.lexical import tokenize
@@ -74,13 +74,13 @@ def on_subject(
     """The candidates to choose the answer (and any disagreeing source) among.
 
     Sentences about another thing than the asked one ("Assassin's Creed Syndicate" for
-    "Assassin's Creed", ``answer_rules.about_another_thing``) only when no sentence is about
+    "Assassin's Creed", ``answer_slots.about_another_thing``) only when no sentence is about
     the asked one. For a "when" question, a page's publication date is no answer when a
     sentence gives a full date (day, month, year) and says what is dated (holds a word of
     what is asked: "released", "Release date."): the dateline dates the page, not the event.
     """
     candidates = [
-        c for c in candidates if not answer_rules.about_another_thing(fr.tokens, c.text)
+        c for c in candidates if not answer_slots.about_another_thing(fr.tokens, c.text)
     ] or candidates
     if fr.wanted == "date" and any(
         c.type_match >= 1.0 and c.covered & relation for c in candidates
@@ -90,13 +90,18 @@ def on_subject(
 
 
 def rival(
-    chosen: list[Candidate], candidates: list[Candidate], wanted: str | None
+    chosen: list[Candidate],
+    candidates: list[Candidate],
+    wanted: str | None,
+    question_tokens: frozenset[str] = frozenset(),
 ) -> Candidate | None:
     """A sentence of another document giving a different value for the asked slot, if any.
 
     It must match the question about as well as the chosen one (score, question words,
     completeness of the value). Dates and numbers disagree when they share no digits; names
     when they share no word, and only if the rival is as close to the question in meaning.
+    A sentence limited to a platform or market the question does not name ("coming to PC")
+    does not disagree with one that is not (``answer_slots.limited_to``).
     """
     best = chosen[0]
     if not best.values:
@@ -116,6 +121,10 @@ def rival(
                 continue
             mine, theirs = _words(best.values), _words(other.values)
         said_too = any(v.casefold() in other.text.casefold() for v in best.values)
+        if answer_slots.limited_to(question_tokens, other.text) and not answer_slots.limited_to(
+            question_tokens, best.text
+        ):
+            continue  # "coming to PC on ...": a port, not a different release date
         if mine and theirs and not mine & theirs and not said_too:
             return other
     return None

@@ -2,7 +2,8 @@
 
 "Lantern Quest Syndicate" is not "Lantern Quest": its director does not answer for the film,
 nor disagree with the film's; directors named before a cast list cut off after "starring" are
-no answer to who is starring. A page's publication date is no release date when another
+no answer to who is starring; a port "coming to PC" is no release date disagreeing with the
+release. A page's publication date is no release date when another
 source states the release with a full date.
 """
 
@@ -12,7 +13,8 @@ import pytest
 from conftest import extractive_over
 
 from assistant import Assistant
-from assistant.answer_rules import about_another_thing, frame, slot_cut
+from assistant.answer_rules import frame
+from assistant.answer_slots import about_another_thing, limited_to, slot_cut
 from index.lexical import tokenize
 
 DOCS = {
@@ -33,6 +35,9 @@ DOCS = {
         "by Ana Lind and Bo Ekholm and starring ..."
     ),
     "still.txt": "A still from the Tidewater film, starring Cora Vale as the sailor.",
+    # A release and a later port to one platform.
+    "launch.txt": "Fans the world over, Stormhold is launching on 20th April 2018.",
+    "port.txt": "We're glad to announce that Stormhold will be coming to PC on January 14, 2022!",
     # A fan page whose only date is its publication date.
     "fans.txt": (
         "Oct 6, 2021 ... This community is for fans of Harbor Tales, sharing rare quotes "
@@ -67,6 +72,16 @@ def test_names_before_a_cut_off_role_do_not_fill_it(small: Assistant) -> None:
     assert not slot_cut(directed, "Ana Lind directed the movie ...")
     won = frame("Who won the women's singles title in 2019?")
     assert not slot_cut(won, "Halep beat Williams to win the 2019 title in women's singles ...")
+
+
+def test_a_port_to_one_platform_is_no_disagreeing_release(small: Assistant) -> None:
+    answer = small.ask("What is the release date of Stormhold?")
+    assert "20th April 2018" in answer.text, answer.text
+    assert "disagree" not in answer.text and "2022" not in answer.text, answer.text
+    asked = q("When was Stormhold released on PC?")
+    assert limited_to(q("When was Stormhold released?"), "It comes to PC on May 2.") == ["PC"]
+    assert limited_to(asked, "It comes to PC on May 2, in the US.") == ["US"]
+    assert limited_to(asked, "It launched on 20th April in the morning.") == []
 
 
 def q(question: str) -> frozenset[str]:

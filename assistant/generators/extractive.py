@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from assistant import answer_rules
+from assistant import answer_rules, answer_slots
 from assistant.answer_rules import Frame
 from assistant.generators.base import ABSTAIN_TEXT, Generator
 from assistant.question_parts import follow_up_question, split_parts
@@ -261,7 +261,7 @@ class ExtractiveGenerator(Generator):
         coverage = sum(weights[t] for t in covered) / max(1.0 - absent, 1e-6)
         support = S_DENSE * chosen[0].dense + S_COVERAGE * coverage - S_ABSENT * absent
         support = max(0.0, min(support, 1.0))
-        return _Part(question, chosen, support, rival(chosen, candidates, fr.wanted))
+        return _Part(question, chosen, support, rival(chosen, candidates, fr.wanted, fr.tokens))
 
     def _choose(self, candidates: list[Candidate], weights: dict[str, float]) -> list[Candidate]:
         """The best sentence, plus sentences that add question terms or continue it."""
@@ -337,7 +337,7 @@ class ExtractiveGenerator(Generator):
             tokens = set(tokenize(text))
             covered = frozenset(t for t in weights if t in tokens)
             kind, values = answer_rules.answer_kind(fr, text, known)
-            if values and answer_rules.slot_cut(fr, text):
+            if values and answer_slots.slot_cut(fr, text):
                 kind, values = 0.0, ()  # "... directed by A and B and starring ...": no star
             candidates.append(
                 Candidate(

@@ -1,0 +1,105 @@
+"""Whether a sentence speaks of the asked slot, not a neighbouring one.
+
+Three ways a sentence can hold a value of the wanted kind and still not answer: it is about
+another thing whose name extends the asked one ("Assassin's Creed Syndicate" for "Assassin's
+Creed", ``about_another_thing``); it limits the event to a platform or market the question
+does not name ("coming to PC on ...", ``limited_to``); or it is cut off right where the asked
+role's value would follow ("... and starring ...", ``slot_cut``). Used by the extractive
+answerer to choose its quote and to decide whether two sources disagree.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.answer_patterns import NOT_NAMES
+from assistant.answer_rules import Frame, word_tokens
+
+# A word of a name mention: letters or digits with the marks names carry ("Assassin's", "GPT-3").
+_MENTION_WORD = re.compile(r"[^\W_][\w’'™®.-]*")
+_SUBTITLE_CUT = re.compile(r"\s*:\s*(\.\.\.|…|$)")
+
+
+def about_another_thing(question_tokens: frozenset[str], text: str) -> bool:
+    """Whether every mention of the question's subject in ``text`` is part of a longer name.
+
+    "Assassin's Creed Syndicate", "Xenoblade Chronicles 2 DLC" or "Xenoblade Chronicles:
+    Definitive Edition" name another work than the asked "Assassin's Creed" or "Xenoblade
+    Chronicles 2": a capitalised word the question lacks right after the question's words. A
+    mention is two or more adjacent question words, one capitalised in ``text``; a sentence
+    that never mentions the subject is not about another thing (it may say "the game").
+    """
+    words = list(_MENTION_WORD.finditer(text))
+    mentions = extended = 0
+    i = 0
+    while i < len(words):
+        end = i
+        while end < len(words) and _in_question(words[end].group(), question_tokens):
+            if end > i and text[words[end - 1].end() : words[end].start()].strip():
+                break  # "The Godfather, Coppola": a comma ends the name
+            end += 1
+        if end - i < 2 or not any(w.group()[0].isupper() for w in words[i:end]):
+            i = max(end, i + 1)
+            continue
+        mentions += 1
+        rest = text[words[end - 1].end() :]
+        if _SUBTITLE_CUT.match(rest):
+            extended += 1  # "Xenoblade Chronicles 2: ...": a subtitle, cut off
+        elif end < len(words):
+            after = words[end].group()
+            gap = text[words[end - 1].end() : words[end].start()]
+            if (
+                after[0].isupper()
+                and after.lower().strip(".") not in NOT_NAMES
+                and gap.strip(" :") == ""
+            ):
+                extended += 1
+        i = end
+    return mentions > 0 and extended == mentions
+
+
+def _in_question(word: str, question_tokens: frozenset[str]) -> bool:
+    tokens = word_tokens(word)
+    return bool(tokens) and set(tokens) <= question_tokens
+
+
+# The last words of a sentence cut off with an ellipsis ("... and starring ...").
+_CUT_TAIL = re.compile(
+    r"([\w’'-]+)((?:\s+(?:by|as|is|was|are|were|to|the|a|an|of))*)\s*(?:\.\.\.|…)\s*$"
+)
+
+
+def slot_cut(fr: Frame, text: str) -> bool:
+    """Whether ``text`` is cut off right where the asked role's value would follow.
+
+    "... directed by Tony Bancroft and Barry Cook and starring ..." names no star: the cut
+    word is a word of what is asked ("starring" for "Who is starring as ..."), a verb form or
+    followed by a function word ("directed by ...", "won the ..."), so the names before it
+    fill other roles. A cut noun ("... title in women's singles ...") is no such opening.
+    """
+    if not fr.relation:
+        return False
+    match = _CUT_TAIL.search(text)
+    if not match:
+        return False
+    word, after = match.group(1), match.group(2)
+    if not (after or word.lower().endswith(("ing", "ed"))):
+        return False
+    return any(t in fr.relation for t in word_tokens(word))
+
+
+# An event limited to a platform, market or service: "coming to PC", "on Steam", "in Japan".
+_LIMITED_TO = re.compile(r"\b(?:to|on|in)\s+(?:the\s+)?([A-Z][\w+’'-]*)")
+
+
+def limited_to(question_tokens: frozenset[str], text: str) -> list[str]:
+    """Names ``text`` limits its statement to that the question does not ("to PC", "on Steam").
+
+    A release "coming to PC on January 14, 2022" is a port, not the release asked about.
+    """
+    return [
+        name
+        for name in _LIMITED_TO.findall(text)
+        if name.lower().strip(".") not in NOT_NAMES
+        and not set(word_tokens(name)) <= question_tokens
+    ]
