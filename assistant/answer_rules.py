@@ -46,12 +46,19 @@ from index.sentences import sentence_spans
 
 
 def _contains(sequence: list[str], phrase: tuple[str, ...]) -> bool:
-    """Whether ``phrase`` occurs contiguously; a phrase of 3+ tokens may differ in one."""
+    """Whether ``phrase`` occurs contiguously; a phrase of 3+ tokens may differ in one.
+
+    It may also lack its first or last word ("Academy Awards" for "Academy Awards Ceremony").
+    """
     n = len(phrase)
     allowed = 1 if n >= 3 else 0
     for i in range(len(sequence) - n + 1):
         if sum(a != b for a, b in zip(sequence[i : i + n], phrase, strict=True)) <= allowed:
             return True
+    if n >= 3:
+        for part in (phrase[1:], phrase[:-1]):
+            if any(tuple(sequence[i : i + n - 1]) == part for i in range(len(sequence) - n + 2)):
+                return True
     return False
 
 

@@ -1,10 +1,11 @@
-"""Sentences about another thing than the asked one, on small documents of their own.
+"""Sentences about the asked slot or a neighbouring one, on small documents of their own.
 
 "Lantern Quest Syndicate" is not "Lantern Quest": its director does not answer for the film,
 nor disagree with the film's; directors named before a cast list cut off after "starring" are
 no answer to who is starring; a port "coming to PC" is no release date disagreeing with the
-release. A page's publication date is no release date when another
-source states the release with a full date.
+release; a page's publication date is no release date when another source states the release
+with a full date; "the 90th Harbor Film Awards" names the asked "90th Harbor Film Awards
+Ceremony".
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytest
 from conftest import extractive_over
 
 from assistant import Assistant
-from assistant.answer_rules import frame
+from assistant.answer_rules import frame, violations
 from assistant.answer_slots import about_another_thing, limited_to, slot_cut
 from index.lexical import tokenize
 
@@ -38,6 +39,12 @@ DOCS = {
     # A release and a later port to one platform.
     "launch.txt": "Fans the world over, Stormhold is launching on 20th April 2018.",
     "port.txt": "We're glad to announce that Stormhold will be coming to PC on January 14, 2022!",
+    # The ceremony named without its last word.
+    "awards.txt": (
+        "Mar 5, 2018 ... Big wins for The Tide Line, which won best picture at the 90th Harbor "
+        "Film Awards."
+    ),
+    "gala.txt": "Every spring the gala ceremony draws a crowd to the old harbor.",
     # A fan page whose only date is its publication date.
     "fans.txt": (
         "Oct 6, 2021 ... This community is for fans of Harbor Tales, sharing rare quotes "
@@ -82,6 +89,16 @@ def test_a_port_to_one_platform_is_no_disagreeing_release(small: Assistant) -> N
     assert limited_to(q("When was Stormhold released?"), "It comes to PC on May 2.") == ["PC"]
     assert limited_to(asked, "It comes to PC on May 2, in the US.") == ["US"]
     assert limited_to(asked, "It launched on 20th April in the morning.") == []
+
+
+def test_a_long_name_may_lack_its_last_word(small: Assistant) -> None:
+    answer = small.ask("Which movie won Best Picture at the 90th Harbor Film Awards Ceremony?")
+    assert not answer.abstained and "The Tide Line" in answer.text, answer.text
+    ceremony = frame("Which movie won Best Picture at the 90th Harbor Film Awards Ceremony?")
+    assert not violations(ceremony, "It won best picture at the 90th Harbor Film Awards.")
+    supporting = frame("Who won Best Supporting Actor at the Harbor Film Awards?")
+    assert violations(supporting, "Ann Lee won Best Actor at the Harbor Film Awards.")
+    assert not violations(supporting, "Ann Lee won Supporting Actor at the Harbor Film Awards.")
 
 
 def q(question: str) -> frozenset[str]:
