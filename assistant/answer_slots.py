@@ -14,6 +14,7 @@ import re
 
 from assistant.answer_patterns import NOT_NAMES
 from assistant.answer_rules import Frame, word_tokens
+from index.lexical import tokenize
 
 # A word of a name mention: letters or digits with the marks names carry ("Assassin's", "GPT-3").
 _MENTION_WORD = re.compile(r"[^\W_][\w’'™®.-]*")
@@ -103,3 +104,27 @@ def limited_to(question_tokens: frozenset[str], text: str) -> list[str]:
         if name.lower().strip(".") not in NOT_NAMES
         and not set(word_tokens(name)) <= question_tokens
     ]
+
+
+def fact_value(fr: Frame, text: str) -> str | None:
+    """The capitalised value a fact-box label of what is asked gives ("Netherlands. Runner-up.").
+
+    ``text`` is two fragments, one of them only words of what is asked ("Runner-up."); the
+    other, capitalised and without digits, is then the asked name even where it opens the
+    text (where ``names_in`` cannot tell a name from a capitalised first word).
+    """
+    parts = [p.strip() for p in re.split(r"(?<=[.:])\s+", text.strip()) if p.strip()]
+    if fr.wanted != "name" or len(parts) != 2 or not fr.relation:
+        return None
+    for label, value in (parts, parts[::-1]):
+        tokens = tokenize(label)
+        value = value.rstrip(".:")
+        if (
+            tokens
+            and set(tokens) <= fr.relation
+            and value[:1].isupper()
+            and not re.search(r"\d", value)
+            and not set(tokenize(value)) & fr.tokens
+        ):
+            return value
+    return None

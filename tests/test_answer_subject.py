@@ -5,7 +5,7 @@ nor disagree with the film's; directors named before a cast list cut off after "
 no answer to who is starring; a port "coming to PC" is no release date disagreeing with the
 release; a page's publication date is no release date when another source states the release
 with a full date; "the 90th Harbor Film Awards" names the asked "90th Harbor Film Awards
-Ceremony".
+Ceremony"; "Vantor. Runner-up." names the runner-up though "Vantor" opens the text.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from conftest import extractive_over
 
 from assistant import Assistant
 from assistant.answer_rules import frame, violations
-from assistant.answer_slots import about_another_thing, limited_to, slot_cut
+from assistant.answer_slots import about_another_thing, fact_value, limited_to, slot_cut
 from index.lexical import tokenize
 
 DOCS = {
@@ -43,6 +43,12 @@ DOCS = {
     "awards.txt": (
         "Mar 5, 2018 ... Big wins for The Tide Line, which won best picture at the 90th Harbor "
         "Film Awards."
+    ),
+    # A fact box whose one-word value opens it, and a sentence naming players of the winner.
+    "ridge.txt": "2014 Ridge Cup. Teams. Vantor. Runner-up. 9. Goals. 12.",
+    "lumia.txt": (
+        "Having scored for Lumia in the semi-final, Oskar Brandt helped Lumia add the 2014 "
+        "Ridge Cup to ..."
     ),
     "gala.txt": "Every spring the gala ceremony draws a crowd to the old harbor.",
     # A fan page whose only date is its publication date.
@@ -99,6 +105,16 @@ def test_a_long_name_may_lack_its_last_word(small: Assistant) -> None:
     supporting = frame("Who won Best Supporting Actor at the Harbor Film Awards?")
     assert violations(supporting, "Ann Lee won Best Actor at the Harbor Film Awards.")
     assert not violations(supporting, "Ann Lee won Supporting Actor at the Harbor Film Awards.")
+
+
+def test_a_fact_box_label_of_the_asked_role_gives_its_one_word_value(small: Assistant) -> None:
+    answer = small.ask("Who was the runner-up of the 2014 Ridge Cup?")
+    assert "Vantor. Runner-up." in answer.text, answer.text
+    runner_up = frame("Who was the runner-up of the 2014 Ridge Cup?")
+    assert fact_value(runner_up, "Runner-up. Vantor.") == "Vantor"
+    assert fact_value(runner_up, "Runner-up. 9.") is None
+    assert fact_value(runner_up, "Goals. Vantor.") is None
+    assert fact_value(frame("When was the Ridge Cup final?"), "Vantor. Runner-up.") is None
 
 
 def q(question: str) -> frozenset[str]:

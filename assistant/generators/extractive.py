@@ -339,6 +339,8 @@ class ExtractiveGenerator(Generator):
             kind, values = answer_rules.answer_kind(fr, text, known)
             if values and answer_slots.slot_cut(fr, text):
                 kind, values = 0.0, ()  # "... directed by A and B and starring ...": no star
+            elif not values and (value := answer_slots.fact_value(fr, text)):
+                kind, values = 1.0, (value,)
             candidates.append(
                 Candidate(
                     index,
