@@ -78,7 +78,7 @@ def slot_cut(fr: Frame, text: str) -> bool:
     followed by a function word ("directed by ...", "won the ..."), so the names before it
     fill other roles. A cut noun ("... title in women's singles ...") is no such opening.
     """
-    if not fr.relation:
+    if not fr.relation or not text.rstrip().endswith(("...", "…")):
         return False
     match = _CUT_TAIL.search(text)
     if not match:
@@ -113,8 +113,10 @@ def fact_value(fr: Frame, text: str) -> str | None:
     other, capitalised and without digits, is then the asked name even where it opens the
     text (where ``names_in`` cannot tell a name from a capitalised first word).
     """
+    if fr.wanted != "name" or not fr.relation or len(text) > 80:
+        return None  # a fact box is short
     parts = [p.strip() for p in re.split(r"(?<=[.:])\s+", text.strip()) if p.strip()]
-    if fr.wanted != "name" or len(parts) != 2 or not fr.relation:
+    if len(parts) != 2:
         return None
     for label, value in (parts, parts[::-1]):
         tokens = tokenize(label)

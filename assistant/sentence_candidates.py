@@ -79,8 +79,11 @@ def on_subject(
     sentence gives a full date (day, month, year) and says what is dated (holds a word of
     what is asked: "released", "Release date."): the dateline dates the page, not the event.
     """
+    # A mention takes two question words: a sentence holding fewer is not about another thing.
     candidates = [
-        c for c in candidates if not answer_slots.about_another_thing(fr.tokens, c.text)
+        c
+        for c in candidates
+        if len(c.covered) < 2 or not answer_slots.about_another_thing(fr.tokens, c.text)
     ] or candidates
     if fr.wanted == "date" and any(
         c.type_match >= 1.0 and c.covered & relation for c in candidates
