@@ -21,14 +21,14 @@ _MENTION_WORD = re.compile(r"[^\W_][\w’'™®.-]*")
 _SUBTITLE_CUT = re.compile(r"\s*:\s*(\.\.\.|…|$)")
 
 
-def about_another_thing(question_tokens: frozenset[str], text: str) -> bool:
+def about_another_thing(question_tokens: frozenset[str], text: str) -> bool | None:
     """Whether every mention of the question's subject in ``text`` is part of a longer name.
 
     "Assassin's Creed Syndicate", "Xenoblade Chronicles 2 DLC" or "Xenoblade Chronicles:
     Definitive Edition" name another work than the asked "Assassin's Creed" or "Xenoblade
     Chronicles 2": a capitalised word the question lacks right after the question's words. A
-    mention is two or more adjacent question words, one capitalised in ``text``; a sentence
-    that never mentions the subject is not about another thing (it may say "the game").
+    mention is two or more adjacent question words, one capitalised in ``text``. None when
+    ``text`` never mentions the subject (it may say "the game": its page tells which).
     """
     words = list(_MENTION_WORD.finditer(text))
     mentions = extended = 0
@@ -56,7 +56,7 @@ def about_another_thing(question_tokens: frozenset[str], text: str) -> bool:
             ):
                 extended += 1
         i = end
-    return mentions > 0 and extended == mentions
+    return extended == mentions if mentions else None
 
 
 def _in_question(word: str, question_tokens: frozenset[str]) -> bool:

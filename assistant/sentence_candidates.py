@@ -97,6 +97,7 @@ def rival(
     candidates: list[Candidate],
     wanted: str | None,
     question_tokens: frozenset[str] = frozenset(),
+    passages: Sequence[str] = (),
 ) -> Candidate | None:
     """A sentence of another document giving a different value for the asked slot, if any.
 
@@ -104,7 +105,9 @@ def rival(
     completeness of the value). Dates and numbers disagree when they share no digits; names
     when they share no word, and only if the rival is as close to the question in meaning.
     A sentence limited to a platform or market the question does not name ("coming to PC")
-    does not disagree with one that is not (``answer_slots.limited_to``).
+    does not disagree with one that is not (``answer_slots.limited_to``), nor does a sentence
+    that names no subject ("The game was released on ...") on a page about another thing
+    ("... part of the X 2 DLC season pass"; ``passages[source_index]`` are the pages).
     """
     best = chosen[0]
     if not best.values:
@@ -128,6 +131,12 @@ def rival(
             question_tokens, best.text
         ):
             continue  # "coming to PC on ...": a port, not a different release date
+        if (
+            passages
+            and answer_slots.about_another_thing(question_tokens, other.text) is None
+            and answer_slots.about_another_thing(question_tokens, passages[other.source_index])
+        ):
+            continue
         if mine and theirs and not mine & theirs and not said_too:
             return other
     return None

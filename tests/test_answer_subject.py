@@ -4,8 +4,9 @@
 nor disagree with the film's; directors named before a cast list cut off after "starring" are
 no answer to who is starring; a port "coming to PC" is no release date disagreeing with the
 release; a page's publication date is no release date when another source states the release
-with a full date; "the 90th Harbor Film Awards" names the asked "90th Harbor Film Awards
-Ceremony"; "Vantor. Runner-up." names the runner-up though "Vantor" opens the text.
+with a full date, and "the game" of a page about its DLC does not disagree with it; "the 90th
+Harbor Film Awards" names the asked "90th Harbor Film Awards Ceremony"; "Vantor. Runner-up."
+names the runner-up though "Vantor" opens the text.
 """
 
 from __future__ import annotations
@@ -30,6 +31,11 @@ DOCS = {
         "A second soundtrack album for Harbor Tales: Deluxe Edition was released on 2 August 2023."
     ),
     "store.txt": "Digital. Harbor Tales. Release date. December 1, 2017 ...",
+    # "The game" of a page about the expansion: its date is no rival release date.
+    "expansion.txt": (
+        "The game was released on September 14, 2018. It was available as part of the Harbor "
+        "Tales DLC season pass."
+    ),
     # A cast list cut off after "starring", and the star named elsewhere.
     "premiere.txt": (
         "So when Acme presented “Tidewater,” a movie about a sailor ... the movie, directed "
@@ -75,6 +81,7 @@ def test_a_full_release_date_beats_a_dateline_and_another_edition(small: Assista
     answer = small.ask("When was Harbor Tales released?")
     assert "December 1, 2017" in answer.text, answer.text
     assert "2023" not in answer.text and "Oct 6, 2021" not in answer.text, answer.text
+    assert "disagree" not in answer.text and "2018" not in answer.text, answer.text
 
 
 def test_names_before_a_cut_off_role_do_not_fill_it(small: Assistant) -> None:

@@ -261,7 +261,12 @@ class ExtractiveGenerator(Generator):
         coverage = sum(weights[t] for t in covered) / max(1.0 - absent, 1e-6)
         support = S_DENSE * chosen[0].dense + S_COVERAGE * coverage - S_ABSENT * absent
         support = max(0.0, min(support, 1.0))
-        return _Part(question, chosen, support, rival(chosen, candidates, fr.wanted, fr.tokens))
+        return _Part(
+            question,
+            chosen,
+            support,
+            rival(chosen, candidates, fr.wanted, fr.tokens, [s.text for s in sources]),
+        )
 
     def _choose(self, candidates: list[Candidate], weights: dict[str, float]) -> list[Candidate]:
         """The best sentence, plus sentences that add question terms or continue it."""
