@@ -201,6 +201,28 @@ NOT_NAMES |= frozenset(
         "december",
     ]
 )
+# Words that end an event's or a body's full name without making it another one ("Wimbledon
+# Championships", "World Cup Final", "Academy Awards Ceremony").
+NAME_HEADS = frozenset(
+    [
+        "championship",
+        "championships",
+        "final",
+        "finals",
+        "games",
+        "ceremony",
+        "ceremonies",
+        "tournament",
+        "cup",
+        "awards",
+        "festival",
+        "league",
+        "trophy",
+        "prize",
+        "conference",
+        "summit",
+    ]
+)
 MODAL = re.compile(r"\bwho\s+(must|should|can|could|would|will|may|might|need|needs)\b", re.I)
 PLACE_NOUNS = r"(city|country|nation|state|place|town|venue|location|region|province|capital)"
 THING_NOUNS = (

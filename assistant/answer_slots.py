@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.answer_patterns import NOT_NAMES
+from assistant.answer_patterns import NAME_HEADS, NOT_NAMES
 from assistant.answer_rules import Frame, word_tokens
 from index.lexical import tokenize
 
@@ -51,7 +51,7 @@ def about_another_thing(question_tokens: frozenset[str], text: str) -> bool | No
             gap = text[words[end - 1].end() : words[end].start()]
             if (
                 after[0].isupper()
-                and after.lower().strip(".") not in NOT_NAMES
+                and after.lower().strip(".") not in NOT_NAMES | NAME_HEADS
                 and gap.strip(" :") == ""
             ):
                 extended += 1

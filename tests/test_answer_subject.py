@@ -137,6 +137,11 @@ def test_about_another_thing_reads_name_extensions() -> None:
     assert not about_another_thing(asked, "Lantern Quest and Lantern Quest Syndicate are out.")
     assert not about_another_thing(asked, "Among games like Lantern Quest, Tide Run sold best.")
     assert not about_another_thing(asked, "The game was directed by Oskar Brandt.")
-    # Lower-case words after the name, or words the question has, keep it the same thing.
+    # Lower-case words after the name, words the question has, or the head word of an
+    # event's full name keep it the same thing.
+    assert not about_another_thing(
+        q("Who won the 2019 Wimbledon women's final?"),
+        "Halep won the 2019 Wimbledon Championships.",
+    )
     assert not about_another_thing(asked, "Lantern Quest director Oskar Brandt spoke.")
     assert not about_another_thing(q("When was Pixel 6 Pro announced?"), "Pixel 6 Pro is out.")
