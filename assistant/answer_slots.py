@@ -21,7 +21,9 @@ _MENTION_WORD = re.compile(r"[^\W_][\w’'™®.-]*")
 _SUBTITLE_CUT = re.compile(r"\s*:\s*(\.\.\.|…|$)")
 
 
-def about_another_thing(question_tokens: frozenset[str], text: str) -> bool | None:
+def about_another_thing(
+    question_tokens: frozenset[str], text: str, phrases: tuple[tuple[str, ...], ...] = ()
+) -> bool | None:
     """Whether every mention of the question's subject in ``text`` is part of a longer name.
 
     "Assassin's Creed Syndicate", "Xenoblade Chronicles 2 DLC" or "Xenoblade Chronicles:
@@ -29,6 +31,9 @@ def about_another_thing(question_tokens: frozenset[str], text: str) -> bool | No
     Chronicles 2": a capitalised word the question lacks right after the question's words. A
     mention is two or more adjacent question words, one capitalised in ``text``. None when
     ``text`` never mentions the subject (it may say "the game": its page tells which).
+    A word standing where one of the question's ``phrases`` (``Frame.phrases``, of 3+ words)
+    goes on is the asked name in other words ("Best Animated Feature" for "Best Animated
+    Film"), as ``answer_rules.violations`` allows.
     """
     words = list(_MENTION_WORD.finditer(text))
     mentions = extended = 0
@@ -53,10 +58,17 @@ def about_another_thing(question_tokens: frozenset[str], text: str) -> bool | No
                 after[0].isupper()
                 and after.lower().strip(".") not in NOT_NAMES | NAME_HEADS
                 and gap.strip(" :") == ""
+                and not _goes_on(words[i:end], phrases)
             ):
                 extended += 1
         i = end
     return extended == mentions if mentions else None
+
+
+def _goes_on(mention: list[re.Match], phrases: tuple[tuple[str, ...], ...]) -> bool:
+    """Whether a question phrase of 3+ words starts with ``mention`` and goes on past it."""
+    tokens = tuple(t for w in mention for t in word_tokens(w.group()) if len(t) > 2)
+    return any(len(p) >= 3 and len(p) > len(tokens) and p[: len(tokens)] == tokens for p in phrases)
 
 
 def _in_question(word: str, question_tokens: frozenset[str]) -> bool:

@@ -83,7 +83,7 @@ def on_subject(
     candidates = [
         c
         for c in candidates
-        if len(c.covered) < 2 or not answer_slots.about_another_thing(fr.tokens, c.text)
+        if len(c.covered) < 2 or not answer_slots.about_another_thing(fr.tokens, c.text, fr.phrases)
     ] or candidates
     if fr.wanted == "date" and any(
         c.type_match >= 1.0 and c.covered & relation for c in candidates
@@ -95,8 +95,7 @@ def on_subject(
 def rival(
     chosen: list[Candidate],
     candidates: list[Candidate],
-    wanted: str | None,
-    question_tokens: frozenset[str] = frozenset(),
+    fr: answer_rules.Frame,
     passages: Sequence[str] = (),
 ) -> Candidate | None:
     """A sentence of another document giving a different value for the asked slot, if any.
@@ -112,6 +111,7 @@ def rival(
     best = chosen[0]
     if not best.values:
         return None
+    wanted, question_tokens = fr.wanted, fr.tokens
     quoted = {c.text for c in chosen}
     for other in sorted(candidates, key=lambda c: -c.score):
         if other.source == best.source or not other.values or other.text in quoted:
@@ -133,8 +133,10 @@ def rival(
             continue  # "coming to PC on ...": a port, not a different release date
         if (
             passages
-            and answer_slots.about_another_thing(question_tokens, other.text) is None
-            and answer_slots.about_another_thing(question_tokens, passages[other.source_index])
+            and answer_slots.about_another_thing(question_tokens, other.text, fr.phrases) is None
+            and answer_slots.about_another_thing(
+                question_tokens, passages[other.source_index], fr.phrases
+            )
         ):
             continue
         if mine and theirs and not mine & theirs and not said_too:

@@ -145,3 +145,8 @@ def test_about_another_thing_reads_name_extensions() -> None:
     )
     assert not about_another_thing(asked, "Lantern Quest director Oskar Brandt spoke.")
     assert not about_another_thing(q("When was Pixel 6 Pro announced?"), "Pixel 6 Pro is out.")
+    # A word where the question's longer name goes on is that name in other words.
+    film = frame("Which film won the Oscar for Best Animated Film?")
+    feature = "Tidewater won the Oscar for Best Animated Feature."
+    assert not about_another_thing(film.tokens, feature, film.phrases)
+    assert about_another_thing(film.tokens, feature)

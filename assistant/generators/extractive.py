@@ -265,7 +265,7 @@ class ExtractiveGenerator(Generator):
             question,
             chosen,
             support,
-            rival(chosen, candidates, fr.wanted, fr.tokens, [s.text for s in sources]),
+            rival(chosen, candidates, fr, [s.text for s in sources]),
         )
 
     def _choose(self, candidates: list[Candidate], weights: dict[str, float]) -> list[Candidate]:
