@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+from assistant import answer_rules
 from assistant.answer_patterns import NAME_HEADS, NOT_NAMES
 from assistant.answer_rules import Frame, word_tokens
 from index.lexical import tokenize
@@ -142,3 +143,16 @@ def fact_value(fr: Frame, text: str) -> str | None:
         ):
             return value
     return None
+
+
+def answer_kind(
+    fr: Frame, text: str, known: frozenset[str] = frozenset()
+) -> tuple[float, tuple[str, ...]]:
+    """``answer_rules.answer_kind`` of ``text``, less values cut off with the asked role
+    (``slot_cut``), plus the one-word value of a fact box labelled with it (``fact_value``)."""
+    kind, values = answer_rules.answer_kind(fr, text, known)
+    if values and slot_cut(fr, text):
+        return 0.0, ()  # "... directed by A and B and starring ...": no star
+    if not values and (value := fact_value(fr, text)):
+        return 1.0, (value,)
+    return kind, values

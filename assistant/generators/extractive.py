@@ -261,12 +261,8 @@ class ExtractiveGenerator(Generator):
         coverage = sum(weights[t] for t in covered) / max(1.0 - absent, 1e-6)
         support = S_DENSE * chosen[0].dense + S_COVERAGE * coverage - S_ABSENT * absent
         support = max(0.0, min(support, 1.0))
-        return _Part(
-            question,
-            chosen,
-            support,
-            rival(chosen, candidates, fr, [s.text for s in sources]),
-        )
+        other = rival(chosen, candidates, fr, [s.text for s in sources])
+        return _Part(question, chosen, support, other)
 
     def _choose(self, candidates: list[Candidate], weights: dict[str, float]) -> list[Candidate]:
         """The best sentence, plus sentences that add question terms or continue it."""
@@ -341,11 +337,7 @@ class ExtractiveGenerator(Generator):
         for (index, start, end, text), dense in zip(spans, similarities, strict=True):
             tokens = set(tokenize(text))
             covered = frozenset(t for t in weights if t in tokens)
-            kind, values = answer_rules.answer_kind(fr, text, known)
-            if values and answer_slots.slot_cut(fr, text):
-                kind, values = 0.0, ()  # "... directed by A and B and starring ...": no star
-            elif not values and (value := answer_slots.fact_value(fr, text)):
-                kind, values = 1.0, (value,)
+            kind, values = answer_slots.answer_kind(fr, text, known)
             candidates.append(
                 Candidate(
                     index,
