@@ -4,8 +4,9 @@ Three ways a sentence can hold a value of the wanted kind and still not answer: 
 another thing whose name extends the asked one ("Assassin's Creed Syndicate" for "Assassin's
 Creed", ``about_another_thing``); it limits the event to a platform or market the question
 does not name ("coming to PC on ...", ``limited_to``); or it is cut off right where the asked
-role's value would follow ("... and starring ...", ``slot_cut``). Used by the extractive
-answerer to choose its quote and to decide whether two sources disagree.
+role's value would follow ("... and starring ...", ``slot_cut``). And "Who is the director
+of X?" needs a sentence saying the role (``asked_role``, ``holds_role``). Used by the
+extractive answerer to choose its quote, to abstain and to decide whether sources disagree.
 """
 
 from __future__ import annotations
@@ -156,3 +157,22 @@ def answer_kind(
     if not values and (value := fact_value(fr, text)):
         return 1.0, (value,)
     return kind, values
+
+
+# "Who is the director of X?": the role a name must be said to hold.
+_ROLE_QUESTION = re.compile(
+    r"\bwho (?:is|was|are|were|will be) (?:the )?(?:new |current |former )?([a-z][\w-]*) "
+    r"(?:of|for|at)\b"
+)
+
+
+def asked_role(question: str) -> tuple[str, ...]:
+    """The role a "Who is the <role> of X?" question asks about, as token prefixes (or ())."""
+    match = _ROLE_QUESTION.search(question.lower())
+    return tuple(t[:5] for t in tokenize(match.group(1))) if match else ()
+
+
+def holds_role(role: tuple[str, ...], text: str) -> bool:
+    """Whether ``text`` says the ``asked_role`` ("director" or "directed" for "director")."""
+    prefixes = {t[:5] for t in tokenize(text)}
+    return all(r in prefixes for r in role)

@@ -6,7 +6,8 @@ no answer to who is starring; a port "coming to PC" is no release date disagreei
 release; a page's publication date is no release date when another source states the release
 with a full date, and "the game" of a page about its DLC does not disagree with it; "the 90th
 Harbor Film Awards" names the asked "90th Harbor Film Awards Ceremony"; "Vantor. Runner-up."
-names the runner-up though "Vantor" opens the text.
+names the runner-up though "Vantor" opens the text; "Who is the director of X?" needs a
+sentence about X saying "director" (or "directed").
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from conftest import extractive_over
 
 from assistant import Assistant
 from assistant.answer_rules import frame, violations
-from assistant.answer_slots import about_another_thing, fact_value, limited_to, slot_cut
+from assistant.answer_slots import (
+    about_another_thing,
+    asked_role,
+    fact_value,
+    holds_role,
+    limited_to,
+    slot_cut,
+)
 from index.lexical import tokenize
 
 DOCS = {
@@ -56,6 +64,9 @@ DOCS = {
         "Having scored for Lumia in the semi-final, Oskar Brandt helped Lumia add the 2014 "
         "Ridge Cup to ..."
     ),
+    # Names near the asked film, none said to direct it; a film "directed by" someone.
+    "rewatch.txt": "I'm rewatching Harbor Lights with Tom Reyes and Ana Lind tonight.",
+    "tidewater.txt": "Tidewater, directed by Oskar Brandt, opened in May.",
     "gala.txt": "Every spring the gala ceremony draws a crowd to the old harbor.",
     # A fan page whose only date is its publication date.
     "fans.txt": (
@@ -122,6 +133,15 @@ def test_a_fact_box_label_of_the_asked_role_gives_its_one_word_value(small: Assi
     assert fact_value(runner_up, "Runner-up. 9.") is None
     assert fact_value(runner_up, "Goals. Vantor.") is None
     assert fact_value(frame("When was the Ridge Cup final?"), "Vantor. Runner-up.") is None
+
+
+def test_a_who_is_the_role_question_needs_a_sentence_saying_the_role(small: Assistant) -> None:
+    assert small.ask("Who is the director of the Harbor Lights movie?").abstained
+    assert "Oskar Brandt" in small.ask("Who is the director of Tidewater?").text
+    assert asked_role("Who was the runner-up of the Cup?") == ("runne", "up")
+    assert asked_role("Who directed Tidewater?") == ()
+    assert holds_role(("direc",), "Tidewater, directed by Oskar Brandt.")
+    assert not holds_role(("runne", "up"), "They set up a new team.")
 
 
 def q(question: str) -> frozenset[str]:
