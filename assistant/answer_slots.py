@@ -12,6 +12,7 @@ extractive answerer to choose its quote, to abstain and to decide whether source
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from assistant import answer_rules
 from assistant.answer_patterns import NAME_HEADS, NOT_NAMES
@@ -176,3 +177,19 @@ def holds_role(role: tuple[str, ...], text: str) -> bool:
     """Whether ``text`` says the ``asked_role`` ("director" or "directed" for "director")."""
     prefixes = {t[:5] for t in tokenize(text)}
     return all(r in prefixes for r in role)
+
+
+def role_unsaid(question: str, fr: Frame, candidates: Sequence, sources: Sequence) -> bool:
+    """Whether "Who is the <role> of X?" finds the role in the sources but in no candidate.
+
+    The candidates (``.text``) are the sentences about X that name someone; when none says
+    "director" though a source does (of another film), the director of X is not there. When
+    no source says the role at all, they may put it in other words ("won" for "winner"): no
+    verdict.
+    """
+    role = asked_role(question) if fr.wanted == "name" else ()
+    return bool(
+        role
+        and not any(holds_role(role, c.text) for c in candidates)
+        and any(holds_role(role, s.text) for s in sources)
+    )

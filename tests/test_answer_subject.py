@@ -12,6 +12,8 @@ sentence about X saying "director" (or "directed").
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from conftest import extractive_over
 
@@ -23,6 +25,7 @@ from assistant.answer_slots import (
     fact_value,
     holds_role,
     limited_to,
+    role_unsaid,
     slot_cut,
 )
 from index.lexical import tokenize
@@ -142,6 +145,12 @@ def test_a_who_is_the_role_question_needs_a_sentence_saying_the_role(small: Assi
     assert asked_role("Who directed Tidewater?") == ()
     assert holds_role(("direc",), "Tidewater, directed by Oskar Brandt.")
     assert not holds_role(("runne", "up"), "They set up a new team.")
+    # No source says "winner": the sources may say "won", so no verdict.
+    won = [SimpleNamespace(text="Ana Lind won the Harbor Prize.")]
+    winner = "Who is the winner of the Harbor Prize?"
+    assert not role_unsaid(winner, frame(winner), won, won)
+    other = [SimpleNamespace(text="Tom Reyes was last year's winner of the Tide Prize.")]
+    assert role_unsaid(winner, frame(winner), won, won + other)
 
 
 def q(question: str) -> frozenset[str]:

@@ -248,9 +248,8 @@ class ExtractiveGenerator(Generator):
             # and no sentence names anybody: the answer is not there.
             return _Part(question, [], 0.0)
         candidates = on_subject(candidates, fr, relation)
-        role = answer_slots.asked_role(question) if fr.wanted == "name" else ()
-        if role and not any(answer_slots.holds_role(role, c.text) for c in candidates):
-            return _Part(question, [], 0.0)  # no sentence about X says who is its director
+        if answer_slots.role_unsaid(question, fr, candidates, sources):
+            return _Part(question, [], 0.0)  # the sources say "director", never of X
         chosen = self._choose(candidates, weights)
         if (
             fr.wanted == "name"
