@@ -76,6 +76,14 @@ class Manifest:
         except (OSError, ValueError, KeyError, TypeError):
             return cls(path, dirty=True)
 
+    @staticmethod
+    def recorded_embedder(path: Path) -> str:
+        """The embedder name a manifest records; empty when there is none or it is unreadable."""
+        try:
+            return str(json.loads(path.read_text(encoding="utf-8")).get("embedder", ""))
+        except (OSError, ValueError, AttributeError):
+            return ""
+
     def save(self) -> None:
         """Write atomically: a crash leaves either the old or the new file, never half of one.
 

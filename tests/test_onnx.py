@@ -203,3 +203,50 @@ def test_length_batches_cover_every_row_once_and_pad_little():
             assert lengths[i] >= SAME_WIDTH * widest or widest - lengths[i] <= FREE_PADDING
     # The 36 short texts (3-30 pieces) fill batches of 8 rather than one call per length.
     assert len([b for b in batches if max(lengths[i] for i in b) <= 30]) == 5
+
+
+def test_length_batches_hold_at_most_the_token_budget_yet_batch_short_texts_widely():
+    from index.embedders.onnx import _length_batches
+
+    lengths = [256] * 20 + [250] * 5 + [20] * 100
+    batches = _length_batches(lengths, batch_size=64, max_tokens=2048)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for batch in batches:
+        assert len(batch) * max(lengths[i] for i in batch) <= 2048
+    assert max(len(b) for b in batches if lengths[b[0]] >= 250) == 8
+    assert max(len(b) for b in batches if lengths[b[0]] == 20) == 64  # the row cap still holds
+    # A text longer than the budget still gets a batch of its own.
+    assert _length_batches([4000, 4000], batch_size=64, max_tokens=2048) == [[0], [1]]
+
+
+def test_the_cpu_encoder_caps_its_batches_by_tokens(fp32):
+    from index.embedders.onnx import CPU_BATCH_TOKENS
+
+    assert fp32.encoder.batch_tokens == CPU_BATCH_TOKENS
+
+
+def test_int8_is_the_default_and_a_full_precision_index_keeps_its_embedder(tmp_path, caplog):
+    from assistant.settings import load_settings
+    from assistant.wiring import backend_for_index, build_embedder, state_folder
+    from index.manifest import Manifest
+
+    settings = load_settings(environ={"RAG_INDEX_DIR": str(tmp_path / "index")})
+    assert settings.embedder.backend == "onnx-int8"
+    assert backend_for_index(settings) == "onnx-int8"  # a new index: the default
+    assert build_embedder(settings).name.endswith("(onnx-int8)")
+
+    # An index built with full precision before int8 became the default keeps working ...
+    Manifest(state_folder(settings) / "manifest.json", SentenceTransformerEmbedder().name).save()
+    with caplog.at_level("WARNING"):
+        assert backend_for_index(settings) == "onnx"
+    assert "--set embedder.backend=onnx-int8" in caplog.text  # ... and says how to switch
+    assert build_embedder(settings).name == SentenceTransformerEmbedder().name
+    # Asked for by name, int8 is used (so `rag index --rebuild --set ...` switches).
+    explicit = load_settings(
+        environ={"RAG_INDEX_DIR": str(tmp_path / "index"), "RAG_EMBEDDER__BACKEND": "onnx-int8"}
+    )
+    assert backend_for_index(explicit) == "onnx-int8"
+    # An int8 index under the default stays int8, without a notice.
+    Manifest(state_folder(settings) / "manifest.json", build_embedder(explicit).name).save()
+    caplog.clear()
+    assert backend_for_index(settings) == "onnx-int8" and not caplog.text
