@@ -17,6 +17,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 
 from index.documents import Chunk, Document, SectionSpan, embedding_text
+from index.sentences import sentence_spans
 
 # Room kept for [CLS]/[SEP] and for token counts that differ slightly at split boundaries.
 SPECIAL_TOKEN_MARGIN = 4
@@ -54,6 +55,7 @@ class Chunker:
             chunk_size=self.chunk_size,
             chunk_overlap=self.chunk_overlap,
             tokenizer=lambda text: range(count(text)),
+            chunking_tokenizer_fn=sentence_pieces,
         )
 
     def _exact_pieces(self, text: str) -> int:
@@ -171,6 +173,19 @@ class _SpanCounter:
     def between(self, start: int, end: int) -> int:
         """Word pieces lying wholly inside ``text[start:end]``."""
         return max(bisect_right(self.ends, end) - bisect_left(self.starts, start), 0)
+
+
+def sentence_pieces(text: str) -> list[str]:
+    """``text`` cut where each sentence starts (``index.sentences``, as the answerer splits),
+    each piece running on to the next one, so the pieces join back into the text.
+
+    Given to the splitter instead of its default (nltk's punkt, whose regexes nltk runs under
+    time-outs: most of chunking's time), and so chunks end where the answerer's sentences do.
+    """
+    starts = [start for start, _ in sentence_spans(text)]
+    if not starts:
+        return [text] if text else []
+    return [text[a:b] for a, b in zip(starts, [*starts[1:], len(text)], strict=True)]
 
 
 def _locate(text: str, pieces: list[str]) -> list[tuple[int, int]]:

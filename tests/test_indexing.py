@@ -262,3 +262,14 @@ def test_index_dir_is_created_and_nothing_is_written_outside(fresh_settings, emb
     _indexer(fresh_settings, embedder).run([docs])
     assert set(os.listdir(docs)) == before
     assert (Path(fresh_settings.index_dir) / "chroma").is_dir()
+
+
+def test_chunks_are_cut_where_the_answerers_sentences_start():
+    from index.chunking import sentence_pieces
+    from index.sentences import split_sentences
+
+    text = 'Dr. Smith arrived. He said: "Yes!" Then he left.\n\nA new paragraph. 中文句子。第二句。'
+    pieces = sentence_pieces(text)
+    assert "".join(pieces) == text  # the splitter can find every chunk in the text
+    assert [p.strip() for p in pieces] == split_sentences(text)
+    assert sentence_pieces("") == [] and sentence_pieces("   ") == ["   "]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -45,6 +46,8 @@ def run_set(
     slug = name.split()[0] + "".join(f"-{o.replace('=', '-')}" for o in overrides)
     index_dir = ROOT / ".rag" / "quality" / slug
     out = ROOT / ".rag" / "quality" / f"{slug}-eval"
+    if rebuild:  # from nothing: an index of another embedder would otherwise keep its own
+        shutil.rmtree(index_dir, ignore_errors=True)
     rag = str(Path(sys.executable).with_name("rag"))
     common = ["--index-dir", str(index_dir), *(f"--set={o}" for o in overrides)]
     index = [rag, "index", str(docs), *common, *(["--rebuild"] if rebuild else [])]
