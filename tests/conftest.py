@@ -118,10 +118,11 @@ def network_guard(
 
 @pytest.fixture(scope="session")
 def embedder():
-    """The bundled embedder, loaded once for the whole session."""
+    """The bundled embedder on the default backend (as `rag index` runs it), loaded once."""
+    from assistant.settings import load_settings
     from index.embedders import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder()
+    return SentenceTransformerEmbedder(backend=load_settings(environ={}).embedder.backend)
 
 
 def indexed_settings(root: Path, embedder, fill) -> object:
