@@ -57,16 +57,16 @@ class EmbedderSettings(_Section):
     )
     backend: str = _doc(
         "onnx-int8",
-        """"onnx-int8" (default): the model's dynamically quantised ONNX export on onnxruntime,
-        about twice as fast to index as full precision, with the same retrieval and answers on
-        the quality sets (`make bench`, step fp32-vs-int8). The export is made once (cached in
-        ~/.cache/rag-assistant/onnx). "onnx": full precision on onnxruntime (the same vectors
-        as torch; if its export cannot be made, torch runs the model); an index built with it
-        before int8 became the default keeps it while this setting is left unset. "torch":
-        sentence-transformers on torch (same vectors as "onnx"; either reads the index).
-        Vectors of int8 and full precision differ, so switching between them needs `rag index
-        --rebuild`. "hashing": a deterministic word-hashing embedder with no model (tests and
-        demos only).""",
+        """"onnx-int8" (default): the model's dynamically quantised ONNX export on
+        onnxruntime, 1.85x as fast to index as full precision, with the same retrieval and
+        answers on the quality sets (`make bench`, steps indexing and fp32-vs-int8). The export
+        is made once (cached in ~/.cache/rag-assistant/onnx). "onnx": full precision on
+        onnxruntime (the same vectors as torch; if its export cannot be made, torch runs the
+        model); an index built with it before int8 became the default keeps it while this
+        setting is left unset. "torch": sentence-transformers on torch (same vectors as "onnx";
+        either reads the index). Vectors of int8 and full precision differ, so switching
+        between them needs `rag index --rebuild`. "hashing": a deterministic word-hashing
+        embedder with no model (tests and demos only).""",
     )
     batch_size: int = _doc(64, "Texts encoded per forward pass.", ge=1)
     device: Literal["auto", "cpu", "cuda"] = _doc(

@@ -144,7 +144,7 @@ def test_unchanged_run_does_not_load_the_model(fresh_settings, embedder):
     docs = Path(fresh_settings.docs_dir)
     shutil.copy(SEEDS / "001_77900fa6cfd08d2a.txt", docs / "a.txt")
     _indexer(fresh_settings, embedder).run([docs])
-    cold = SentenceTransformerEmbedder()
+    cold = SentenceTransformerEmbedder(backend=embedder.backend)
     report = _indexer(fresh_settings, cold).run([docs])
     assert report.unchanged == 1
     assert cold._torch is None and cold._encoder is None

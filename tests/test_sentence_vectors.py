@@ -82,7 +82,12 @@ def test_indexing_stores_each_chunks_sentence_vectors(seed_index, embedder):
         kept = stored[chunk.id]
         assert kept.spans.tolist() == [list(s) for s in sentence_spans(chunk.text)]
         assert kept.counts.tolist() == again.counts.tolist()
-        assert np.allclose(kept.means, again.means, atol=2e-2)  # float16 on disk
+        # float16 on disk, and int8 quantises activations per batch: a text's token states
+        # move a little with the texts it was batched with. The direction stays.
+        cosine = (kept.means * again.means).sum(axis=1) / (
+            np.linalg.norm(kept.means, axis=1) * np.linalg.norm(again.means, axis=1)
+        )
+        assert cosine.min() > 0.98, cosine  # 0.990-0.993 measured here
     # Rows of another embedder are never read.
     other = SentenceVectors(state_folder(settings) / FILE, "another-model")
     assert other.get([c.id for c in chunks]) == {}
