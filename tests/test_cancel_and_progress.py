@@ -143,3 +143,54 @@ def test_reading_and_writing_stages_yield_the_cores_to_the_model():
     assert Stages(produce, transform, consume).run()
     expected = min(seen["embed"] + SIDE_STAGE_NICENESS, 19)
     assert seen == {"load": expected, "embed": seen["embed"], "write": expected}
+
+
+class _Watched:
+    """The session embedder, noting each group it embeds and the thread that tokenized it."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.groups: list[tuple[int, bool]] = []  # (chunks, word pieces made ahead)
+        self.tokenized_in: set[str] = set()
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def tokenize(self, texts):
+        import threading
+
+        self.tokenized_in.add(threading.current_thread().name)
+        return self.inner.tokenize(texts)
+
+    def embed_spans(self, texts, spans, tokens=None):
+        self.groups.append((len(texts), tokens is not None))
+        return self.inner.embed_spans(texts, spans, tokens=tokens)
+
+
+def test_groups_start_small_then_double_and_word_pieces_are_made_while_loading(
+    tmp_path, embedder
+):
+    """The first group is small (an early progress line, an early cancel), each next one twice
+    the last up to EMBED_GROUP_MAX; the model's thread does not tokenize."""
+    from index.pipeline import EMBED_GROUP, EMBED_GROUP_MAX
+
+    settings, docs = _settings(tmp_path)
+    docs.mkdir()
+    for i in range(500):  # one chunk each
+        (docs / f"note_{i:03d}.txt").write_text(f"Note {i}: the shelf {i % 7} holds box {i}.\n")
+    watched = _Watched(embedder)
+    report = build_indexer(settings, watched, progress=False).run([docs])
+    assert report.chunks_written == 500
+    sizes = [n for n, _ in watched.groups]
+    expected = [EMBED_GROUP, 2 * EMBED_GROUP, EMBED_GROUP_MAX]
+    assert sizes == [*expected, 500 - sum(expected)]
+    assert all(ahead for _, ahead in watched.groups)
+    assert watched.tokenized_in == {"index-load"}
+
+    texts = [f"A short text number {i}, about loading." for i in range(5)]
+    spans = [[(0, 7), (8, len(t))] for t in texts]
+    encoder = embedder.encoder
+    ahead = encoder.encode_spans(texts, spans, tokens=encoder.tokenize(texts))
+    inline = encoder.encode_spans(texts, spans)
+    assert (ahead[0] == inline[0]).all()
+    assert all((a.means == b.means).all() for a, b in zip(ahead[1], inline[1], strict=True))
