@@ -5,8 +5,7 @@ collection's ``version()`` (id and generation) differs from the one it was built
 processes that share a Chroma server, or a long-lived UI and the CLI, stay consistent with it.
 A read-only index folder keeps a rebuilt index in memory only. Building uses ``bm25s``; tokens
 are lower-cased stemmed English words plus character bigrams for CJK text, so Chinese passages
-are searchable. Each chunk's tokens are kept (``index.lexical_tokens``), so a rebuild tokenizes
-only the chunks it has not seen.
+are searchable.
 """
 
 from __future__ import annotations
@@ -19,20 +18,16 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import numpy as np
 
-from index.documents import Chunk
-from index.lexical_tokens import ChunkTokens, tokens_file
 from index.protocols import VectorStore
 
 log = logging.getLogger(__name__)
-# Chunks read back from the store at a time, for those without kept tokens.
-_PAGE = 5000
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3040-\u30ff\uac00-\ud7af]+")
 STOPWORDS = frozenset(
@@ -162,7 +157,6 @@ class LexicalIndex:
     def __init__(self, store: VectorStore, folder: Path):
         self.store = store
         self.folder = folder
-        self.tokens = ChunkTokens(tokens_file(folder))
         self._lock = threading.Lock()
         # One tuple swapped whole, so a concurrent search never pairs new scores with old ids.
         self._snapshot: _Snapshot | None = None
@@ -174,7 +168,11 @@ class LexicalIndex:
         folder the index is kept in memory only.
         """
         bm25s = _bm25s()
-        ids, corpus = self._corpus()
+        ids: list[str] = []
+        corpus: list[list[str]] = []
+        for chunk in self.store.iter_chunks():
+            ids.append(chunk.id)
+            corpus.append(tokenize(chunk.embedding_text))
         retriever = None
         if any(corpus):  # bm25s cannot index a corpus without a single token
             retriever = bm25s.BM25()
@@ -185,26 +183,6 @@ class LexicalIndex:
         except OSError as exc:
             log.info("lexical index kept in memory only: cannot write %s (%s)", self.folder, exc)
         self._snapshot = _Snapshot.of(generation, ids, retriever)
-
-    def remember(self, chunks: Sequence[Chunk]) -> None:
-        """Tokenize ``chunks`` now (the indexer's writing thread) for the next ``rebuild``."""
-        self.tokens.put({c.id: tokenize(c.embedding_text) for c in chunks})
-
-    def _corpus(self) -> tuple[list[str], list[list[str]]]:
-        """Every chunk's id and tokens: kept tokens where there are, the store's text for the
-        rest (tokenized, then kept)."""
-        ids = self.store.ids()
-        known = self.tokens.get(ids)
-        missing = [i for i in ids if i not in known]
-        fresh: dict[str, list[str]] = {}
-        for start in range(0, len(missing), _PAGE):
-            for chunk in self.store.get(missing[start : start + _PAGE]):
-                fresh[chunk.id] = tokenize(chunk.embedding_text)
-        self.tokens.put(fresh)
-        self.tokens.retain(ids)
-        known.update(fresh)
-        kept = [i for i in ids if i in known]  # a chunk deleted meanwhile is left out
-        return kept, [known[i] for i in kept]
 
     def _version(self, generation: int) -> str:
         """What a snapshot is keyed by: the store's ``version()`` (collection id and counter,

@@ -100,12 +100,6 @@ class MemoryStore:
                 self._chunks[chunk.id] = _record(chunk)
                 self._vectors[chunk.id] = np.asarray(vector, dtype=np.float32).copy()
 
-    def ids(self) -> list[str]:
-        """Every chunk's id, in insertion order."""
-        with self._lock:
-            self._ready()
-            return list(self._chunks)
-
     def ids_for(self, *keys: str) -> list[str]:
         """Ids of all chunks of the documents ``keys``."""
         wanted = set(keys)

@@ -409,9 +409,6 @@ class Indexer:
         # New versions first, then remove the old ones: a reader never sees a file missing.
         self.store.upsert(chunks, vectors)
         reached("chunks-written")
-        remember = getattr(self.lexical, "remember", None)  # tokens for the BM25 rebuild
-        if remember is not None:
-            remember(chunks)
         keep = {c.id for c in chunks}
         # One query for the whole group (chunk ids are unique across files).
         stale = self.store.ids_for(*(document.key for document, _ in group))

@@ -108,16 +108,6 @@ def test_chunks_of_a_document_are_found_and_deleted_by_key(store):
     assert [c.text for c in store.iter_chunks(include_text=False)] == [""]
 
 
-def test_every_id_is_listed_without_reading_texts(store, monkeypatch):
-    store.open("e", DIM, create=True)
-    assert store.ids() == []
-    monkeypatch.setattr("index.store.PAGE", 2)  # Chroma's pages: several of them
-    chunks = [chunk(n, key=k) for k in ("a.txt", "b.txt") for n in range(3)]
-    store.upsert(chunks, np.stack([axis(i) for i in range(6)]))
-    store.delete(["b.txt-1"])
-    assert sorted(store.ids()) == sorted(c.id for c in chunks if c.id != "b.txt-1")
-
-
 def test_chunks_of_several_documents_are_found_in_one_call(store):
     store.open("e", DIM, create=True)
     chunks = [chunk(0), chunk(1), chunk(0, key="b.txt"), chunk(0, key="c.txt")]
