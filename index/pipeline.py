@@ -269,7 +269,7 @@ class Indexer:
         manifest.save()
 
     def _index_files(self, manifest: Manifest, todo: list[Candidate], report: IndexReport) -> None:
-        """Read, clean, chunk and tokenize files (a thread), embed (here), write (a thread).
+        """Read, clean, chunk and tokenize files (a thread), embed them (here), write them (a thread).
 
         The three overlap (``index.stages``), one bounded batch each, so the model never waits
         and memory stays flat. Chunks reach the store and then the manifest in file order,

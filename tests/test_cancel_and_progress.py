@@ -167,7 +167,9 @@ class _Watched:
         return self.inner.embed_spans(texts, spans, tokens=tokens)
 
 
-def test_groups_start_small_then_double_and_word_pieces_are_made_while_loading(tmp_path, embedder):
+def test_groups_start_small_then_double_and_word_pieces_are_made_while_loading(
+    tmp_path, embedder
+):
     """The first group is small (an early progress line, an early cancel), each next one twice
     the last up to EMBED_GROUP_MAX; the model's thread does not tokenize."""
     from index.pipeline import EMBED_GROUP, EMBED_GROUP_MAX
