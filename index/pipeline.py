@@ -38,16 +38,12 @@ from index.progress import Progress
 from index.protocols import Embedder, KeywordIndex, VectorStore
 from index.runs import IndexReport, PathNotFound, exclusive_lock
 from index.sentence_vectors import FILE as SENTENCES_FILE
-from index.sentence_vectors import EmbedInput, SentenceVectors, embed_prepared, prepare
+from index.sentence_vectors import SentenceVectors, embed_chunks
 from index.stages import Stages
 
 log = logging.getLogger(__name__)
-# Chunks embedded together; several small files share one group. The first group is small,
-# so the first progress line (and a cancel) comes early; each next one is twice the last, up
-# to EMBED_GROUP_MAX: the model packs a bigger group into fuller forward passes (texts of like
-# length), which measured ~5% faster at 256 than at 64 on the bench's 2,173 chunks.
+# Chunks embedded together; several small files share one batch.
 EMBED_GROUP = 64
-EMBED_GROUP_MAX = 256
 # Batches waiting between two stages (loading -> model -> store): memory stays flat.
 PIPELINE_DEPTH = 2
 MANIFEST_SAVE_SECONDS = 2.0
@@ -269,7 +265,7 @@ class Indexer:
         manifest.save()
 
     def _index_files(self, manifest: Manifest, todo: list[Candidate], report: IndexReport) -> None:
-        """Read, clean, chunk and tokenize files (a thread), embed them (here), write them (a thread).
+        """Read, clean and chunk files (a thread), embed them (here), write them (a thread).
 
         The three overlap (``index.stages``), one bounded batch each, so the model never waits
         and memory stays flat. Chunks reach the store and then the manifest in file order,
@@ -286,7 +282,6 @@ class Indexer:
 
         def produce(stop):
             batch: list[tuple[Candidate, Document | SkippedEntry | DuplicateEntry, list]] = []
-            group = EMBED_GROUP
             for candidate in todo:
                 if stop.is_set():
                     return
@@ -300,16 +295,15 @@ class Indexer:
                         report.duplicates.append((candidate.source, source))
                 chunks = self.chunker.split(loaded) if isinstance(loaded, Document) else []
                 batch.append((candidate, loaded, chunks))
-                if sum(len(c) for *_, c in batch) >= group:
-                    yield batch, self._prepared(batch)
+                if sum(len(c) for *_, c in batch) >= EMBED_GROUP:
+                    yield batch
                     batch = []
-                    group = min(2 * group, EMBED_GROUP_MAX)
             if batch:
-                yield batch, self._prepared(batch)
+                yield batch
 
-        def embed(item):
-            batch, prepared = item
-            return batch, *(embed_prepared(self.embedder, prepared) if prepared else (None, None))
+        def embed(batch):
+            chunks = [c for *_, doc_chunks in batch for c in doc_chunks]
+            return batch, *(embed_chunks(self.embedder, chunks) if chunks else (None, None))
 
         def write(item):
             batch, vectors, sentence_means = item
@@ -343,11 +337,6 @@ class Indexer:
                 f"cancelled after {meter.done} of {len(todo)} files; what was indexed is kept, "
                 "run `rag index` again to finish"
             )
-
-    def _prepared(self, batch: list) -> EmbedInput | None:
-        """The model's input for a batch's chunks (None: no chunks), made in the loading thread."""
-        chunks = [c for *_, doc_chunks in batch for c in doc_chunks]
-        return prepare(self.embedder, chunks) if chunks else None
 
     def _drop_copy(self, manifest: Manifest, key: str, report: IndexReport) -> None:
         """A file that became a copy of another: its own chunks leave the index."""

@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,61 +44,30 @@ _SCHEMA = (
 )
 
 
-@dataclass(frozen=True)
-class EmbedInput:
-    """What the model needs to embed a batch of chunks, made ahead by ``prepare``.
-
-    ``spans`` are each sentence's characters in the embedded text (None when the embedder
-    has no token states to average), ``shifts`` the length of the title in front of each
-    chunk's own text, ``tokens`` the encoder's word pieces (None: it tokenizes for itself).
-    """
-
-    texts: list[str]
-    spans: list[list[tuple[int, int]]] | None
-    shifts: list[int]
-    tokens: list | None
-
-
-def prepare(embedder: Embedder, chunks: Sequence[Chunk]) -> EmbedInput:
-    """The chunks' texts, sentence spans and word pieces: the work of ``embed_chunks`` that
-    does not need the model, so indexing does it in the loading thread.
+def embed_chunks(
+    embedder: Embedder, chunks: Sequence[Chunk]
+) -> tuple[np.ndarray, list[SpanMeans] | None]:
+    """The chunks' vectors, and their sentences' mean token states when the engine has them.
 
     Sentence spans are in the chunk's own text (``index.sentences``, as the answerer splits
     it); the embedded text has the title in front, so they are shifted for the encoder.
     """
     texts = [c.embedding_text for c in chunks]
+    embed_spans = getattr(embedder, "embed_spans", None)
+    if embed_spans is None:
+        return embedder.embed(texts), None
     shifts = [len(t) - len(c.text) for t, c in zip(texts, chunks, strict=True)]
-    if getattr(embedder, "embed_spans", None) is None:
-        return EmbedInput(texts, None, shifts, None)
     spans = [
         [(a + shift, b + shift) for a, b in sentence_spans(c.text)]
         for c, shift in zip(chunks, shifts, strict=True)
     ]
-    tokenize = getattr(embedder, "tokenize", None)
-    return EmbedInput(texts, spans, shifts, tokenize(texts) if tokenize else None)
-
-
-def embed_prepared(
-    embedder: Embedder, batch: EmbedInput
-) -> tuple[np.ndarray, list[SpanMeans] | None]:
-    """The vectors of a prepared batch, and its sentences' mean token states when the engine
-    has them (in the chunks' own text)."""
-    if batch.spans is None:
-        return embedder.embed(batch.texts), None
-    vectors, means = embedder.embed_spans(batch.texts, batch.spans, tokens=batch.tokens)  # type: ignore[attr-defined]
+    vectors, means = embed_spans(texts, spans)
     if means is None:
         return vectors, None
     return vectors, [
         SpanMeans(m.spans - shift, m.counts, m.means)
-        for m, shift in zip(means, batch.shifts, strict=True)
+        for m, shift in zip(means, shifts, strict=True)
     ]
-
-
-def embed_chunks(
-    embedder: Embedder, chunks: Sequence[Chunk]
-) -> tuple[np.ndarray, list[SpanMeans] | None]:
-    """The chunks' vectors, and their sentences' mean token states when the engine has them."""
-    return embed_prepared(embedder, prepare(embedder, chunks))
 
 
 def pooled(means: SpanMeans | None, start: int, end: int) -> np.ndarray | None:

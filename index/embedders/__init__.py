@@ -282,23 +282,16 @@ class SentenceTransformerEmbedder:
                 self._cache.popitem(last=False)
         return out
 
-    def tokenize(self, texts: list[str]) -> list | None:
-        """The model's input for ``texts``, made ahead of ``embed_spans`` (on another thread);
-        None when the engine tokenizes for itself."""
-        tokenize = getattr(self.encoder, "tokenize", None)
-        return tokenize(texts) if tokenize is not None and texts else None
-
     def embed_spans(
-        self, texts: list[str], spans: list[list[tuple[int, int]]], tokens: list | None = None
+        self, texts: list[str], spans: list[list[tuple[int, int]]]
     ) -> tuple[np.ndarray, list[SpanMeans] | None]:
         """``embed(texts)`` (uncached) and, on onnxruntime, each text's mean token states over
         its character ``spans`` from the same forward pass (``OnnxEncoder.encode_spans``);
-        None for those on an engine that does not expose its token states. ``tokens``: what
-        ``tokenize(texts)`` returned."""
+        None for those on an engine that does not expose its token states."""
         encoder = self.encoder
         if not texts or not hasattr(encoder, "encode_spans"):
             return self.embed(texts), None
-        return encoder.encode_spans(texts, spans, batch_size=self.batch_size, tokens=tokens)
+        return encoder.encode_spans(texts, spans, batch_size=self.batch_size)
 
     def embed_query(self, text: str) -> np.ndarray:
         """Embed one query; returns a vector of length ``dimension``."""

@@ -87,36 +87,21 @@ class OnnxEncoder:
             out[rows] = self._forward([encodings[i] for i in rows])
         return out
 
-    def tokenize(self, texts: Sequence[str]) -> list:
-        """The word pieces ``encode_spans`` would feed the model (truncated to the limit).
-
-        Indexing calls it in the loading thread, so the thread that runs the model does not
-        tokenize: there, each tokenizer call waited for the lower-priority loading and writing
-        threads to hand back the GIL (2.7 s of a 26 s run of the bench's 2,173 chunks for 0.35 s
-        of work).
-        """
-        return self.tokenizer.encode_batch(list(texts))
-
     def encode_spans(
-        self,
-        texts: Sequence[str],
-        spans: Sequence[Sequence[tuple[int, int]]],
-        batch_size: int = 64,
-        tokens: list | None = None,
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], batch_size: int = 64
     ) -> tuple[np.ndarray, list[SpanMeans]]:
         """``encode(texts)``, plus each text's token states averaged over each character span.
 
         The span means come from the same forward pass (no second one): for span ``(a, b)``
         of ``texts[i]`` the mean of the hidden states of the word pieces inside it, special
         tokens left out, not normalised (so means of adjacent spans can be merged, weighted
-        by their counts). A span cut off by truncation gets count 0. ``tokens``: what
-        ``tokenize(texts)`` returned, when it was called ahead.
+        by their counts). A span cut off by truncation gets count 0.
         """
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         means: list[SpanMeans] = [SpanMeans.empty(self.dimension)] * len(texts)
         if not texts:
             return out, means
-        encodings = tokens if tokens is not None else self.tokenize(texts)
+        encodings = self.tokenizer.encode_batch(list(texts))
         lengths = [len(e.ids) for e in encodings]
         for rows in _length_batches(lengths, batch_size, self.batch_tokens):
             batch = [encodings[i] for i in rows]
